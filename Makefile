@@ -1,0 +1,66 @@
+# One entry point for the notices platform. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+# uv is installed through pip when it is missing; `python3 -m uv` works without a PATH rehash.
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN := $(UV) run --frozen
+
+# Tests reach the machine's services; each run makes its own databases and vhost from these.
+export TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+export TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/
+
+API_DIR := services/notices-api
+NOTIFIER_DIR := services/notifier
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+.PHONY: setup
+setup: ## install uv (if missing) and every package of the workspace from uv.lock
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) sync --all-packages --locked --quiet
+
+.PHONY: run
+run: setup ## migrate and run notices-api on :8000
+	cd $(API_DIR) && $(RUN) python manage.py migrate --no-input
+	cd $(API_DIR) && $(RUN) python manage.py runserver 0.0.0.0:8000
+
+.PHONY: test
+test: setup test-contracts test-api test-notifier test-system ## every test suite
+
+.PHONY: test-contracts
+test-contracts: setup ## contract tests: schemas, examples, compatibility gate
+	$(RUN) pytest contracts
+
+.PHONY: test-api
+test-api: setup ## notices-api on PostgreSQL, then its DB-agnostic part on SQLite
+	cd $(API_DIR) && $(RUN) pytest
+	cd $(API_DIR) && TEST_DATABASE=sqlite $(RUN) pytest -m "not postgres_only"
+
+.PHONY: test-notifier
+test-notifier: setup ## notifier unit and integration tests
+	cd $(NOTIFIER_DIR) && $(RUN) pytest
+
+.PHONY: test-system
+test-system: setup ## cross-service tests: architecture boundaries, contract use, e2e
+	$(RUN) pytest tests
+
+.PHONY: contracts
+contracts: setup ## regenerate the committed JSON Schemas from the contract models
+	$(RUN) python -m notices_contracts.schema contracts/schemas
+
+.PHONY: lint
+lint: setup ## ruff (lint + format check) and mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy --config-file contracts/pyproject.toml contracts/src
+	cd $(API_DIR) && $(RUN) mypy .
+	cd $(NOTIFIER_DIR) && $(RUN) mypy src
+
+.PHONY: format
+format: setup ## apply ruff fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .

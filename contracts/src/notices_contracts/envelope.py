@@ -1,0 +1,64 @@
+"""CloudEvents 1.0 structured-mode envelope (``application/cloudevents+json``)."""
+
+from typing import Annotated, Generic, Literal, TypeVar, cast
+from uuid import UUID
+
+from pydantic import Field
+
+from notices_contracts.base import AwareDatetime, ContractModel
+from notices_contracts.registry import spec_for_data
+
+DataT = TypeVar("DataT", bound=ContractModel)
+
+CLOUDEVENTS_CONTENT_TYPE = "application/cloudevents+json"
+DATA_CONTENT_TYPE: Literal["application/json"] = "application/json"
+DEFAULT_SOURCE = "/notices-api"
+
+# W3C trace-context header value: version-traceid-parentid-flags.
+TRACEPARENT_PATTERN = r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+
+
+class CloudEvent(ContractModel, Generic[DataT]):
+    """The envelope. ``id`` is the outbox row id (a UUIDv7), ``subject`` the aggregate id."""
+
+    specversion: Literal["1.0"] = "1.0"
+    id: UUID
+    source: Annotated[str, Field(min_length=1)] = DEFAULT_SOURCE
+    type: Annotated[str, Field(min_length=1)]
+    subject: Annotated[str, Field(min_length=1)]
+    time: AwareDatetime
+    datacontenttype: Literal["application/json"] = DATA_CONTENT_TYPE
+    dataschema: str | None = None
+    data: DataT
+    traceparent: Annotated[str, Field(pattern=TRACEPARENT_PATTERN)] | None = None
+    correlationid: str | None = None
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+def build_event(
+    *,
+    event_id: UUID,
+    subject: str,
+    time: AwareDatetime,
+    data: DataT,
+    source: str = DEFAULT_SOURCE,
+    traceparent: str | None = None,
+    correlationid: str | None = None,
+) -> CloudEvent[DataT]:
+    """The producer's one way to make an envelope: type and dataschema follow from ``data``."""
+    spec = spec_for_data(data)
+    # Parametrised with the concrete data class, so serialisation writes all its fields.
+    envelope_model = cast("type[CloudEvent[DataT]]", CloudEvent[type(data)])  # type: ignore[misc]
+    return envelope_model(
+        id=event_id,
+        source=source,
+        type=spec.type,
+        subject=subject,
+        time=time,
+        dataschema=spec.dataschema,
+        data=data,
+        traceparent=traceparent,
+        correlationid=correlationid,
+    )

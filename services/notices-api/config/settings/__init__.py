@@ -1,0 +1,1 @@
+"""Split settings: base holds everything shared; dev, test and production adjust it."""

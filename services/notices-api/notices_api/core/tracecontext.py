@@ -1,0 +1,63 @@
+"""Request id and W3C trace context of the work in progress, carried into outbox events.
+
+Bound in contextvars by the HTTP middleware (or a command), read by the outbox
+when it writes an event, so the same ids reach the relay and the notifier.
+"""
+
+import re
+import secrets
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+import structlog
+
+_TRACEPARENT = re.compile(
+    r"^00-(?P<trace_id>[0-9a-f]{32})-(?P<parent_id>[0-9a-f]{16})-(?P<flags>[0-9a-f]{2})$"
+)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    request_id: str
+    trace_id: str
+    span_id: str
+    flags: str = "01"
+
+    @property
+    def traceparent(self) -> str:
+        return f"00-{self.trace_id}-{self.span_id}-{self.flags}"
+
+
+_current: ContextVar[TraceContext | None] = ContextVar("notices_trace_context", default=None)
+
+
+def new_trace_context(
+    *, request_id: str | None = None, traceparent: str | None = None
+) -> TraceContext:
+    """A context for one unit of work, continuing the caller's trace when it sent one."""
+    match = _TRACEPARENT.match(traceparent or "")
+    valid_trace = match is not None and match["trace_id"] != "0" * 32
+    return TraceContext(
+        request_id=request_id if request_id and _REQUEST_ID.match(request_id) else uuid.uuid4().hex,
+        trace_id=match["trace_id"] if valid_trace and match else secrets.token_hex(16),
+        span_id=secrets.token_hex(8),
+        flags=match["flags"] if valid_trace and match else "01",
+    )
+
+
+def activate(context: TraceContext) -> None:
+    _current.set(context)
+    structlog.contextvars.bind_contextvars(
+        request_id=context.request_id, trace_id=context.trace_id, span_id=context.span_id
+    )
+
+
+def deactivate() -> None:
+    _current.set(None)
+    structlog.contextvars.unbind_contextvars("request_id", "trace_id", "span_id")
+
+
+def current_trace_context() -> TraceContext | None:
+    return _current.get()

@@ -1,0 +1,71 @@
+"""Writing domain events into the outbox, inside the caller's transaction."""
+
+from datetime import datetime
+from uuid import UUID
+
+from django.conf import settings
+from django.db import connections, transaction
+from django.utils import timezone
+from uuid6 import uuid7
+
+from notices_api.core.tracecontext import current_trace_context
+from notices_api.outbox.models import NextOutboxPosition, OutboxEvent, partition_for
+from notices_contracts import build_event
+from notices_contracts.base import ContractModel
+from notices_contracts.registry import spec_for_data
+
+
+class OutboxOutsideTransactionError(RuntimeError):
+    """An event written outside ``transaction.atomic()`` could outlive a rolled-back change."""
+
+
+def outbox_event_record(
+    *, data: ContractModel, aggregate_id: UUID, occurred_at: datetime | None = None
+) -> OutboxEvent:
+    """Record one event in the outbox, in the transaction of the change it describes.
+
+    ``data`` is a contract model, so the payload is valid by construction. On
+    PostgreSQL the same transaction sends a NOTIFY, which wakes the relay the
+    moment the transaction commits (and never if it rolls back).
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise OutboxOutsideTransactionError(
+            "outbox_event_record must run inside transaction.atomic(), with the change it records"
+        )
+    spec = spec_for_data(data)
+    event_id = uuid7()
+    now = timezone.now()
+    trace = current_trace_context()
+    envelope = build_event(
+        event_id=event_id,
+        subject=str(aggregate_id),
+        time=occurred_at or now,
+        data=data,
+        traceparent=trace.traceparent if trace else None,
+        correlationid=trace.request_id if trace else None,
+    )
+    partition = partition_for(str(aggregate_id), settings.OUTBOX_PARTITIONS)
+    event = OutboxEvent.objects.create(
+        id=event_id,
+        position=NextOutboxPosition(),
+        partition=partition,
+        aggregate_type=spec.aggregate,
+        aggregate_id=str(aggregate_id),
+        event_type=spec.type,
+        envelope=envelope.model_dump(mode="json", exclude_none=True),
+        headers={"request_id": trace.request_id} if trace else {},
+        created_at=now,
+        next_attempt_at=now,
+    )
+    _notify_relays(partition)
+    return event
+
+
+def _notify_relays(partition: int) -> None:
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        # PostgreSQL delivers at commit and folds identical notifications of one
+        # transaction into one, so a bulk write still wakes each relay once.
+        cursor.execute("SELECT pg_notify(%s, %s)", [settings.OUTBOX_NOTIFY_CHANNEL, str(partition)])

@@ -1,0 +1,55 @@
+"""The outbox guarantee: events live and die with the transaction that wrote them."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from django.db import transaction
+
+from notices_api.outbox.models import OutboxEvent
+from notices_api.outbox.services import OutboxOutsideTransactionError, outbox_event_record
+from notices_contracts import NoticeArchivedV1, parse_event
+
+
+def _archived(notice_id: uuid.UUID) -> NoticeArchivedV1:
+    return NoticeArchivedV1(notice_id=notice_id, archived_at=datetime.now(UTC))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_recording_outside_a_transaction_raises() -> None:
+    with pytest.raises(OutboxOutsideTransactionError):
+        outbox_event_record(data=_archived(uuid.uuid4()), aggregate_id=uuid.uuid4())
+    assert not OutboxEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rolled_back_transaction_leaves_no_event() -> None:
+    notice_id = uuid.uuid4()
+
+    def change_that_fails_after_recording() -> None:
+        with transaction.atomic():
+            outbox_event_record(data=_archived(notice_id), aggregate_id=notice_id)
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError, match="the change failed"):
+        change_that_fails_after_recording()
+    assert not OutboxEvent.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_committed_event_is_pending_with_a_valid_envelope_in_write_order() -> None:
+    notice_id = uuid.uuid4()
+    with transaction.atomic():
+        first = outbox_event_record(data=_archived(notice_id), aggregate_id=notice_id)
+        second = outbox_event_record(data=_archived(notice_id), aggregate_id=notice_id)
+
+    stored = list(OutboxEvent.objects.pending())
+    assert [event.id for event in stored] == [first.id, second.id]
+    assert stored[0].position < stored[1].position
+    assert stored[0].partition == stored[1].partition
+    parsed = parse_event(OutboxEvent.objects.get(id=first.id).envelope_json())
+    assert parsed.id == first.id
+    assert parsed.subject == str(notice_id)
+    assert parsed.data == _archived(notice_id).model_copy(
+        update={"archived_at": parsed.data.archived_at}
+    )

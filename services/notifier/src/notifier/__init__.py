@@ -1,0 +1,1 @@
+"""Notifier service: consumes notices events and delivers email and webhooks."""

@@ -1,0 +1,1 @@
+"""Cross-service tests: architecture boundaries, contract use, end to end, chaos."""
