@@ -34,7 +34,13 @@ class CloudEvent(ContractModel, Generic[DataT]):
     correlationid: str | None = None
 
     def to_json_bytes(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
+        """The wire form: unset optional envelope attributes are left out, as CloudEvents asks.
+
+        Only top-level attributes are dropped: a ``null`` inside ``data`` is a value the
+        data model requires (e.g. ``visible_until``), so it is sent as ``null``.
+        """
+        unset_attributes = {name for name, value in self if value is None}
+        return self.model_dump_json(exclude=unset_attributes).encode()
 
 
 def build_event(
