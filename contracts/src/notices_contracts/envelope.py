@@ -22,16 +22,25 @@ class CloudEvent(ContractModel, Generic[DataT]):
     """The envelope. ``id`` is the outbox row id (a UUIDv7), ``subject`` the aggregate id."""
 
     specversion: Literal["1.0"] = "1.0"
-    id: UUID
-    source: Annotated[str, Field(min_length=1)] = DEFAULT_SOURCE
-    type: Annotated[str, Field(min_length=1)]
-    subject: Annotated[str, Field(min_length=1)]
-    time: AwareDatetime
+    id: Annotated[
+        UUID, Field(description="The outbox row id (UUIDv7); consumers deduplicate on it.")
+    ]
+    source: Annotated[str, Field(min_length=1, description="The producer.")] = DEFAULT_SOURCE
+    type: Annotated[
+        str, Field(min_length=1, description="notices.<event>.v<version>; fixes the data model.")
+    ]
+    subject: Annotated[str, Field(min_length=1, description="The aggregate's id.")]
+    time: Annotated[AwareDatetime, Field(description="When the change was committed.")]
     datacontenttype: Literal["application/json"] = DATA_CONTENT_TYPE
-    dataschema: str | None = None
+    dataschema: Annotated[str | None, Field(description="URN of this type's JSON Schema.")] = None
     data: DataT
-    traceparent: Annotated[str, Field(pattern=TRACEPARENT_PATTERN)] | None = None
-    correlationid: str | None = None
+    traceparent: Annotated[
+        Annotated[str, Field(pattern=TRACEPARENT_PATTERN)] | None,
+        Field(description="W3C trace context of the request that caused the event."),
+    ] = None
+    correlationid: Annotated[
+        str | None, Field(description="Request id of the request that caused the event.")
+    ] = None
 
     def to_json_bytes(self) -> bytes:
         """The wire form: unset optional envelope attributes are left out, as CloudEvents asks.
