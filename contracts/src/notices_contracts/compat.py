@@ -144,7 +144,10 @@ def _compare(old: _Side, new: _Side, path: str) -> list[BreakingChange]:
             old.at(old.node.get("items", {})), new.at(new.node.get("items", {})), f"{path}[]"
         )
     if old.constraints != new.constraints:
-        detail = f"{old.constraints} -> {new.constraints}"
+        detail = (
+            f"{json.dumps(old.constraints, sort_keys=True)}"
+            f" -> {json.dumps(new.constraints, sort_keys=True)}"
+        )
         changes.append(BreakingChange(path, ChangeKind.CONSTRAINT_CHANGED, detail))
     return changes
 
