@@ -321,3 +321,17 @@ def test_check_command_exits_non_zero_on_a_break_only(
 
     assert main(["check", str(contracts_copy)]) == 1
     assert "incompatible: notice.archived.v1: partitionkey: removed" in capsys.readouterr().out
+
+
+def test_snapshot_command_records_and_refuses(contracts_copy: Path) -> None:
+    (contracts_copy / "snapshots/notice.read.v1.json").unlink()
+
+    assert main(["snapshot", str(contracts_copy)]) == 0
+    assert compatibility_problems(contracts_copy) == []
+
+    snapshot = contracts_copy / "snapshots/notice.read.v1.json"
+    released = json.loads(snapshot.read_text())
+    released["properties"]["partitionkey"] = {"type": "string"}
+    snapshot.write_text(json.dumps(released))
+    with pytest.raises(ValueError, match="notice.read.v1: partitionkey: removed"):
+        main(["snapshot", str(contracts_copy)])

@@ -78,3 +78,10 @@ def test_check_command_exits_non_zero_on_drift_only(
 
     assert main(["--check", str(contracts_copy)]) == 1
     assert "drift: schemas/notice.read.v1.json: differs from the models" in capsys.readouterr().out
+
+
+def test_generate_command_repairs_the_drift(contracts_copy: Path) -> None:
+    (contracts_copy / "schemas/notice.read.v1.json").write_text("{}\n")
+
+    assert main([str(contracts_copy)]) == 0
+    assert drifted_files(contracts_copy) == []
