@@ -333,5 +333,5 @@ def test_snapshot_command_records_and_refuses(contracts_copy: Path) -> None:
     released = json.loads(snapshot.read_text())
     released["properties"]["partitionkey"] = {"type": "string"}
     snapshot.write_text(json.dumps(released))
-    with pytest.raises(ValueError, match="notice.read.v1: partitionkey: removed"):
+    with pytest.raises(ValueError, match=r"notice\.read\.v1: partitionkey: removed"):
         main(["snapshot", str(contracts_copy)])
