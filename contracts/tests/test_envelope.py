@@ -35,3 +35,13 @@ def test_unset_optional_envelope_attributes_are_left_out() -> None:
     ).to_json_bytes()
 
     assert {"traceparent", "correlationid"}.isdisjoint(json.loads(body))
+
+
+def test_json_dict_is_the_wire_form_with_its_nulls() -> None:
+    data = _recipient_without_email()
+    event = build_event(
+        event_id=uuid.uuid4(), subject=str(data.user_id), time=datetime.now(UTC), data=data
+    )
+
+    assert event.to_json_dict() == json.loads(event.to_json_bytes())
+    assert parse_event(json.dumps(event.to_json_dict())) == event

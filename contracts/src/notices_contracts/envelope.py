@@ -1,6 +1,6 @@
 """CloudEvents 1.0 structured-mode envelope (``application/cloudevents+json``)."""
 
-from typing import Annotated, Generic, Literal, TypeVar, cast
+from typing import Annotated, Any, Generic, Literal, TypeVar, cast
 from uuid import UUID
 
 from pydantic import Field
@@ -48,8 +48,18 @@ class CloudEvent(ContractModel, Generic[DataT]):
         Only top-level attributes are dropped: a ``null`` inside ``data`` is a value the
         data model requires (e.g. ``visible_until``), so it is sent as ``null``.
         """
-        unset_attributes = {name for name, value in self if value is None}
-        return self.model_dump_json(exclude=unset_attributes).encode()
+        return self.model_dump_json(exclude=self._unset_attributes()).encode()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The wire form as a JSON-ready dict (e.g. for a JSON column): ``to_json_bytes`` parsed.
+
+        Use this, not ``model_dump(exclude_none=True)``, which also drops the ``null``
+        values ``data`` requires and so makes a message consumers reject.
+        """
+        return self.model_dump(mode="json", exclude=self._unset_attributes())
+
+    def _unset_attributes(self) -> set[str]:
+        return {name for name, value in self if value is None}
 
 
 def build_event(
