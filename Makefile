@@ -49,8 +49,8 @@ test-system: setup ## cross-service tests: architecture boundaries, contract use
 	$(RUN) pytest tests
 
 .PHONY: contracts
-contracts: setup ## regenerate the committed JSON Schemas from the contract models
-	$(RUN) python -m notices_contracts.schema contracts/schemas
+contracts: setup ## regenerate the committed JSON Schemas and AsyncAPI document from the models
+	$(RUN) python -m notices_contracts.artifacts contracts
 
 .PHONY: lint
 lint: setup ## ruff (lint + format check) and mypy
@@ -64,3 +64,7 @@ lint: setup ## ruff (lint + format check) and mypy
 format: setup ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+.PHONY: contracts-snapshot
+contracts-snapshot: setup ## at a release: record the published schemas as released (refuses breaking changes)
+	$(RUN) python -m notices_contracts.compat snapshot contracts

@@ -2,16 +2,18 @@
 
 ``contracts/schemas/<routing key>.json`` (e.g. ``notice.published.v1.json``) holds the
 schema of the whole message of that type: the CloudEvents envelope with its typed
-``data``. Regenerate with ``make contracts``; a test fails when they drift.
+``data``. ``make contracts`` regenerates them (see ``notices_contracts.artifacts``);
+a test fails when they drift.
 """
 
 import json
-import sys
-from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from notices_contracts.envelope import CloudEvent
-from notices_contracts.registry import EVENT_SPECS, EventSpec
+from notices_contracts.registry import EventSpec
+
+SCHEMAS_DIR = "schemas"
 
 
 def message_schema(spec: EventSpec) -> dict[str, Any]:
@@ -26,20 +28,11 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
-def schema_path(directory: Path, spec: EventSpec) -> Path:
-    return directory / f"{spec.routing_key}.json"
+def schema_file(spec: EventSpec) -> str:
+    """Where the schema of ``spec`` lives, relative to ``contracts/``."""
+    return f"{SCHEMAS_DIR}/{spec.routing_key}.json"
 
 
-def write_schemas(directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for spec in EVENT_SPECS:
-        path = schema_path(directory, spec)
-        path.write_text(render(message_schema(spec)))
-        written.append(path)
-    return written
-
-
-if __name__ == "__main__":
-    for written_path in write_schemas(Path(sys.argv[1] if len(sys.argv) > 1 else "schemas")):
-        print(written_path)
+def schema_files(specs: Iterable[EventSpec]) -> dict[str, str]:
+    """The content of every schema file, keyed by its path relative to ``contracts/``."""
+    return {schema_file(spec): render(message_schema(spec)) for spec in specs}
