@@ -52,7 +52,7 @@ def outbox_event_record(
         aggregate_type=spec.aggregate,
         aggregate_id=str(aggregate_id),
         event_type=spec.type,
-        envelope=envelope.model_dump(mode="json", exclude_none=True),
+        envelope=envelope.to_json_dict(),
         headers={"request_id": trace.request_id} if trace else {},
         created_at=now,
         next_attempt_at=now,

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from notices_api.outbox.models import OutboxEvent
 from notices_api.outbox.services import OutboxOutsideTransactionError, outbox_event_record
-from notices_contracts import NoticeArchivedV1, parse_event
+from notices_contracts import NoticeArchivedV1, RecipientUpdatedV1, parse_event
 
 
 def _archived(notice_id: uuid.UUID) -> NoticeArchivedV1:
@@ -53,3 +53,21 @@ def test_committed_event_is_pending_with_a_valid_envelope_in_write_order() -> No
     assert parsed.data == _archived(notice_id).model_copy(
         update={"archived_at": parsed.data.archived_at}
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_required_nulls_in_data_survive_the_outbox() -> None:
+    user_id = uuid.uuid4()
+    data = RecipientUpdatedV1(
+        user_id=user_id,
+        email=None,
+        display_name="No Mail",
+        timezone="UTC",
+        locale="en",
+        is_active=True,
+    )
+    with transaction.atomic():
+        recorded = outbox_event_record(data=data, aggregate_id=user_id)
+
+    parsed = parse_event(OutboxEvent.objects.get(id=recorded.id).envelope_json())
+    assert parsed.data == data
