@@ -209,10 +209,20 @@ def notifier_route_paths() -> set[str]:
 
 
 def notifier_cli_commands() -> set[str]:
-    """Typer/argparse command names the notifier's CLI defines (``@app.command("run")``...)."""
+    """Command names the notifier's Typer CLI defines (``@app.command("run")``, groups)."""
     names: set[str] = set()
     for path in NOTIFIER_SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add_typer"
+            ):  # a command group, e.g. `notifier dlq ...`
+                names |= {
+                    str(k.value.value)
+                    for k in node.keywords
+                    if k.arg == "name" and isinstance(k.value, ast.Constant)
+                }
             if not (isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)):
                 continue
             for decorator in node.decorator_list:

@@ -121,7 +121,8 @@ def test_database_urls_match_the_init_script() -> None:
     for url in urls:
         parts = urlsplit(url)
         assert parts.hostname == "postgres"
-        assert parts.username in roles and roles[parts.username] == unquote(parts.password or "")
+        assert parts.username in roles
+        assert roles[parts.username] == unquote(parts.password or "")
         assert databases.get(parts.path.lstrip("/")) == parts.username, url
     assert len({urlsplit(u).path for u in urls}) == 2, "each service has its own database"
 
@@ -175,3 +176,17 @@ def test_smtp_points_at_the_mail_catcher() -> None:
     catcher = compose_services()[env["SMTP_HOST"]]
     assert compose_image(catcher) == "mailpit"
     assert int(env["SMTP_PORT"]) in published_container_ports(catcher)
+
+
+def test_operations_guide_names_commands_the_code_defines() -> None:
+    guide = (DEPLOY.parent / "docs" / "operations.md").read_text()
+    api_commands = set(re.findall(r"manage\.py (\w+)", guide))
+    notifier_commands = set(re.findall(r"`notifier (\w+)", guide)) | set(
+        re.findall(r"^notifier (\w+)", guide, flags=re.MULTILINE)
+    )
+    known_api = api_management_commands() | DJANGO_BUILTIN_COMMANDS
+    known_notifier = notifier_cli_commands()
+    pending = sorted((api_commands - known_api) | (notifier_commands - known_notifier))
+    if "outbox_relay" not in known_api or not known_notifier:
+        pytest.skip(f"waits for commands of unmerged branches (relay, notifier): {pending}")
+    assert pending == []

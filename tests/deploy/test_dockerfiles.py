@@ -36,9 +36,7 @@ def test_multi_stage_with_a_slim_python_runtime(dockerfile: Path) -> None:
 
 
 def test_dependencies_come_from_the_lock_without_dev_groups(dockerfile: Path) -> None:
-    syncs = [
-        r for s in parse_dockerfile(dockerfile).stages for r in s.all("RUN") if "uv sync" in r
-    ]
+    syncs = [r for s in parse_dockerfile(dockerfile).stages for r in s.all("RUN") if "uv sync" in r]
     assert syncs
     for command in syncs:
         assert "--frozen" in command or "--locked" in command

@@ -32,7 +32,9 @@ def test_the_three_workloads_exist() -> None:
 
 def test_migrations_run_as_jobs_for_both_stores() -> None:
     commands = {
-        " ".join(c["command"]) for d in k8s_objects("Job").values() for c in pod_spec(d)["containers"]
+        " ".join(c["command"])
+        for d in k8s_objects("Job").values()
+        for c in pod_spec(d)["containers"]
     }
     assert commands == {"python manage.py migrate --no-input", "notifier migrate"}
 
@@ -49,7 +51,9 @@ def test_services_select_a_deployment_and_a_named_port() -> None:
         matched = [
             d
             for d in deployments
-            if labels_match(service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"])
+            if labels_match(
+                service["spec"]["selector"], d["spec"]["template"]["metadata"]["labels"]
+            )
         ]
         assert len(matched) == 1, f"Service {name} selects {len(matched)} Deployments"
         port_names = {p["name"] for c in pod_spec(matched[0])["containers"] for p in c["ports"]}
@@ -62,7 +66,8 @@ def test_autoscalers_target_existing_deployments() -> None:
     targets = set()
     for name, hpa in k8s_objects("HorizontalPodAutoscaler").items():
         ref = hpa["spec"]["scaleTargetRef"]
-        assert ref["kind"] == "Deployment" and ref["name"] in deployments, name
+        assert ref["kind"] == "Deployment", name
+        assert ref["name"] in deployments, name
         assert 2 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"], name
         targets.add(ref["name"])
     assert targets == {"notices-api", "notifier"}

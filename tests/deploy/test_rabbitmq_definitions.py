@@ -79,5 +79,7 @@ def test_definitions_match_the_notifier_topology(monkeypatch: pytest.MonkeyPatch
     assert exchanges == declared.exchanges
     assert queues == declared.queues
     assert bindings == declared.bindings
-    vhosts = {item["vhost"] for key in ("exchanges", "queues", "bindings") for item in definitions[key]}
+    vhosts = {
+        item["vhost"] for key in ("exchanges", "queues", "bindings") for item in definitions[key]
+    }
     assert vhosts == {"/"}, "the vhost access.json creates and compose's AMQP_URL uses"
