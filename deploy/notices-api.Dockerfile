@@ -39,6 +39,8 @@ COPY --from=build /app/.venv /app/.venv
 # from its directory, so its code is copied as it is.
 COPY services/notices-api /app/services/notices-api
 WORKDIR /app/services/notices-api
+# Bytecode now: at run time the root filesystem is read-only (Kubernetes).
+RUN python -m compileall -q .
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
 EXPOSE 8000

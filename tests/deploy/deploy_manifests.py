@@ -21,6 +21,8 @@ RABBITMQ_DIR = DEPLOY / "rabbitmq"
 API_IMAGE = "notices-api"
 NOTIFIER_IMAGE = "notifier"
 
+# $(NAME) in a Kubernetes env value: replaced by the kubelet with another variable's value.
+K8S_EXPANSION = re.compile(r"\$\((\w+)\)")
 HTTP_URL = re.compile(r"https?://[^/:'\"\s]+:(?P<port>\d+)(?P<path>/[^'\"\s)]*)")
 
 

@@ -5,8 +5,6 @@ settings and app code, the fields of the notifier's pydantic-settings class. The
 reverse holds too: a name set for a service that the service never reads is a typo.
 """
 
-import re
-
 import pytest
 from deploy_code import (
     CREDENTIAL_NAME,
@@ -18,6 +16,7 @@ from deploy_code import (
 )
 from deploy_manifests import (
     API_IMAGE,
+    K8S_EXPANSION,
     NOTIFIER_IMAGE,
     compose_app_services,
     compose_environment,
@@ -26,8 +25,6 @@ from deploy_manifests import (
     k8s_containers,
     k8s_objects,
 )
-
-K8S_EXPANSION = re.compile(r"\$\((\w+)\)")
 
 
 def env_reads(image: str) -> dict[str, EnvRead]:

@@ -8,6 +8,7 @@ import yaml
 from deploy_manifests import (
     API_IMAGE,
     K8S_DIR,
+    K8S_EXPANSION,
     NOTIFIER_IMAGE,
     image_name,
     k8s_containers,
@@ -99,6 +100,7 @@ def test_containers_have_resources_and_run_locked_down() -> None:
         assert {"cpu", "memory"} <= resources["requests"].keys(), where
         assert "memory" in resources["limits"], where
         assert spec["securityContext"]["runAsNonRoot"] is True, where
+        assert spec["automountServiceAccountToken"] is False, where
         security = container["securityContext"]
         assert security["allowPrivilegeEscalation"] is False, where
         assert security["readOnlyRootFilesystem"] is True, where
@@ -113,6 +115,23 @@ def test_config_references_resolve() -> None:
                 assert source["configMapRef"]["name"] in config_maps, workload
             if "secretRef" in source:
                 assert source["secretRef"]["name"] in secrets, workload
+
+
+def test_env_references_resolve_in_declaration_order() -> None:
+    """$(NAME) in an env value expands only from envFrom or an env entry declared before it
+    (kubelet leaves an unknown reference as literal text)."""
+    config_maps, secrets = k8s_objects("ConfigMap"), k8s_objects("Secret")
+    for workload, _, container in k8s_containers():
+        defined: set[str] = set()
+        for source in container.get("envFrom", []):
+            if "configMapRef" in source:
+                defined |= config_maps[source["configMapRef"]["name"]]["data"].keys()
+            if "secretRef" in source:
+                defined |= secrets[source["secretRef"]["name"]]["data"].keys()
+        for variable in container.get("env", []):
+            references = set(K8S_EXPANSION.findall(variable.get("value", "")))
+            assert references <= defined, f"{workload}: {variable['name']} uses {references}"
+            defined.add(variable["name"])
 
 
 def test_images_are_set_by_the_kustomization() -> None:

@@ -18,6 +18,7 @@ from deploy_manifests import (
     compose_app_services,
     compose_environment,
     compose_one_shot_services,
+    container_environment,
     dockerfile_for,
     exec_form,
     healthcheck_command,
@@ -131,6 +132,18 @@ def test_notifier_probes_hit_its_api_port_and_routes() -> None:
     for _, _, container in k8s_containers():
         if image_name(container) == NOTIFIER_IMAGE and container.get("ports"):
             assert [p["containerPort"] for p in container["ports"]] == [port]
+
+
+def test_notifier_listens_on_every_interface() -> None:
+    """Kubernetes probes and Services reach the pod by its IP, not by loopback."""
+    notifier_port()  # skips until the notifier's settings exist
+    configured = compose_environment(compose_app_services(NOTIFIER_IMAGE)["notifier"])
+    host = configured.get("NOTIFIER_API_HOST", notifier_setting_default("NOTIFIER_API_HOST"))
+    assert host in {"0.0.0.0", "::", ""}
+    for _, _, container in k8s_containers():
+        if image_name(container) == NOTIFIER_IMAGE:
+            config, _ = container_environment(container)
+            assert config.get("NOTIFIER_API_HOST", host) == host
 
 
 def test_prometheus_annotations_name_the_metrics_port() -> None:
