@@ -240,6 +240,38 @@ def notifier_cli_commands() -> set[str]:
     return names
 
 
+METRIC_CONSTRUCTORS = {
+    "Counter",
+    "Gauge",
+    "Histogram",
+    "Summary",
+    "CounterMetricFamily",
+    "GaugeMetricFamily",
+    "HistogramMetricFamily",
+}
+
+
+def metric_names() -> set[str]:
+    """Names of the Prometheus metrics both services register (without ``_total``)."""
+    names: set[str] = set()
+    for path in (ROOT / "services").rglob("*.py"):
+        if _is_test_module(path) or ".venv" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if not (isinstance(node, ast.Call) and node.args):
+                continue
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0]
+            if (
+                called in METRIC_CONSTRUCTORS
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+            ):
+                names.add(first.value.removesuffix("_total"))
+    return names
+
+
 def api_management_commands() -> set[str]:
     return {
         path.stem
