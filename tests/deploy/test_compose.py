@@ -166,9 +166,6 @@ def test_rabbitmq_loads_every_definitions_file_from_the_configured_directory() -
         "00-access.json",
         "10-topology.json",
     ]
-    plugins = (RABBITMQ_DIR / "enabled_plugins").read_text()
-    assert "rabbitmq_management" in plugins
-    assert "rabbitmq_prometheus" in plugins
 
 
 def test_smtp_points_at_the_mail_catcher() -> None:
