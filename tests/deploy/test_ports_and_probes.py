@@ -1,5 +1,6 @@
 """Ports and probe paths in Dockerfiles, compose and Kubernetes match what the code serves."""
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -32,6 +33,8 @@ from deploy_manifests import (
 )
 
 API_PORT = 8000  # gunicorn's --bind is part of the deployment; everything else must agree.
+RELAY_METRICS_PORT = "OUTBOX_RELAY_METRICS_PORT"
+NOTIFIER_PORT = "NOTIFIER_API_PORT"
 
 
 def is_relay(command: list[str]) -> bool:
@@ -42,39 +45,56 @@ def api_env() -> dict[str, str]:
     return compose_environment(compose_app_services(API_IMAGE)["notices-api"])
 
 
-def relay_metrics_port() -> int:
+@dataclass(frozen=True)
+class Probe:
+    where: str
+    port: int
+    path: str
+    env: dict[str, str]  # the environment of the probed process there
+
+
+def relay_metrics_port(env: dict[str, str]) -> int:
+    """The port the relay serves metrics on under ``env`` (the setting, else its default)."""
     try:
-        return int(api_setting_default("OUTBOX_RELAY_METRICS_PORT"))
+        default = api_setting_default(RELAY_METRICS_PORT)
     except LookupError:
-        pytest.skip("waits for OUTBOX_RELAY_METRICS_PORT in the settings (relay branch)")
+        pytest.skip(f"waits for {RELAY_METRICS_PORT} in the settings (relay branch)")
+    return int(env.get(RELAY_METRICS_PORT, default))
 
 
-def notifier_port() -> int:
+def notifier_port(env: dict[str, str]) -> int:
     if not notifier_settings_available():
         pytest.skip("waits for notifier.settings (notifier branch, not merged)")
-    configured = compose_environment(compose_app_services(NOTIFIER_IMAGE)["notifier"])
-    return int(configured.get("NOTIFIER_API_PORT", notifier_setting_default("NOTIFIER_API_PORT")))
+    return int(env.get(NOTIFIER_PORT, notifier_setting_default(NOTIFIER_PORT)))
 
 
-def probe_targets() -> dict[str, list[tuple[str, int, str]]]:
-    """Every (where, port, path) an HTTP probe hits, by the process it probes."""
-    targets: dict[str, list[tuple[str, int, str]]] = {"api": [], "relay": [], "notifier": []}
+def merged(container: dict[str, Any]) -> dict[str, str]:
+    config, secrets = container_environment(container)
+    return {**config, **secrets}
+
+
+def probe_targets() -> dict[str, list[Probe]]:
+    """Every HTTP probe of the Dockerfiles, compose and Kubernetes, by the process it probes."""
+    targets: dict[str, list[Probe]] = {"api": [], "relay": [], "notifier": []}
     for image, process in ((API_IMAGE, "api"), (NOTIFIER_IMAGE, "notifier")):
         dockerfile = parse_dockerfile(dockerfile_for(image))
         for check in dockerfile.final.all("HEALTHCHECK"):
-            targets[process] += [("Dockerfile", *t) for t in http_targets(check)]
+            targets[process] += [Probe("Dockerfile", *t, {}) for t in http_targets(check)]
         for name, service in compose_app_services(image).items():
             if name in compose_one_shot_services():
                 continue
             kind = "relay" if is_relay(command_of(service)) else process
             found = http_targets(healthcheck_command(service))
             assert found, f"compose {name}: healthcheck is not an HTTP probe"
-            targets[kind] += [(f"compose {name}", *t) for t in found]
+            env = compose_environment(service)
+            targets[kind] += [Probe(f"compose {name}", *t, env) for t in found]
     for workload, _, container in k8s_containers():
-        image = image_name(container)
-        kind = "notifier" if image == NOTIFIER_IMAGE else "api"
+        kind = "notifier" if image_name(container) == NOTIFIER_IMAGE else "api"
         kind = "relay" if is_relay(container.get("command", [])) else kind
-        targets[kind] += [(f"k8s {workload} {k}", *t) for k, t in http_probes(container).items()]
+        targets[kind] += [
+            Probe(f"k8s {workload} {k}", *t, merged(container))
+            for k, t in http_probes(container).items()
+        ]
     return targets
 
 
@@ -86,8 +106,8 @@ def test_every_k8s_deployment_container_has_probes() -> None:
 
 def test_api_probes_hit_its_port_and_routes() -> None:
     targets = probe_targets()["api"]
-    assert {port for _, port, _ in targets} == {API_PORT}, targets
-    paths = sorted({path for _, _, path in targets} | {"/metrics"})
+    assert {t.port for t in targets} == {API_PORT}, targets
+    paths = sorted({t.path for t in targets} | {"/metrics"})
     resolved = api_resolve_paths(paths, api_env())
     if not any(resolved.values()):
         pytest.skip(f"waits for the probe routes {paths} in config/urls.py (api branch)")
@@ -112,31 +132,34 @@ def test_api_process_listens_where_probes_look() -> None:
 def test_relay_probes_hit_its_metrics_port() -> None:
     targets = probe_targets()["relay"]
     assert targets, "the relay is probed nowhere"
-    assert {port for _, port, _ in targets} == {relay_metrics_port()}, targets
-    for _, _, container in k8s_containers():
+    for probe in targets:
+        assert probe.port == relay_metrics_port(probe.env), probe.where
+    for workload, _, container in k8s_containers():
         if is_relay(container.get("command", [])):
-            assert [p["containerPort"] for p in container["ports"]] == [relay_metrics_port()]
+            ports = [p["containerPort"] for p in container["ports"]]
+            assert ports == [relay_metrics_port(merged(container))], workload
 
 
 def test_notifier_probes_hit_its_api_port_and_routes() -> None:
     targets = probe_targets()["notifier"]
-    port = notifier_port()
-    assert {p for _, p, _ in targets} == {port}, targets
+    for probe in targets:
+        assert probe.port == notifier_port(probe.env), probe.where
     routes = notifier_route_paths()
     if not routes:
         pytest.skip("waits for the notifier HTTP API routes (notifier branch, not merged)")
-    probed = {path for _, _, path in targets} | {"/metrics"}
+    probed = {t.path for t in targets} | {"/metrics"}
     assert probed - routes == set(), f"probed paths the notifier does not serve; it has {routes}"
     dockerfile = parse_dockerfile(dockerfile_for(NOTIFIER_IMAGE))
-    assert dockerfile.final.all("EXPOSE") == [str(port)]
-    for _, _, container in k8s_containers():
+    assert dockerfile.final.all("EXPOSE") == [str(notifier_port({}))]
+    for workload, _, container in k8s_containers():
         if image_name(container) == NOTIFIER_IMAGE and container.get("ports"):
-            assert [p["containerPort"] for p in container["ports"]] == [port]
+            ports = [p["containerPort"] for p in container["ports"]]
+            assert ports == [notifier_port(merged(container))], workload
 
 
 def test_notifier_listens_on_every_interface() -> None:
     """Kubernetes probes and Services reach the pod by its IP, not by loopback."""
-    notifier_port()  # skips until the notifier's settings exist
+    notifier_port({})  # skips until the notifier's settings exist
     configured = compose_environment(compose_app_services(NOTIFIER_IMAGE)["notifier"])
     host = configured.get("NOTIFIER_API_HOST", notifier_setting_default("NOTIFIER_API_HOST"))
     assert host in {"0.0.0.0", "::", ""}
