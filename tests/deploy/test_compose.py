@@ -80,6 +80,10 @@ def test_relay_and_notifier_run_two_replicas() -> None:
     for service in relays + notifiers:
         assert service["deploy"]["replicas"] == 2
         assert "container_name" not in service, "a fixed container name forbids replicas"
+        for port in service.get("ports", []):
+            # Replicas cannot share a host port: a range gives each its own.
+            low, _, high = str(port).rsplit(":", 1)[0].rpartition(":")[2].partition("-")
+            assert int(high or low) - int(low) + 1 >= service["deploy"]["replicas"], port
 
 
 def test_commands_exist_in_the_code() -> None:

@@ -13,6 +13,7 @@ from deploy_code import (
     api_env_reads,
     notifier_env_reads,
     notifier_settings_available,
+    run_in_api,
 )
 from deploy_manifests import (
     API_IMAGE,
@@ -116,3 +117,57 @@ def test_k8s_secret_placeholders_are_obvious() -> None:
     for name, secret in k8s_objects("Secret").items():
         for key, value in secret["data"].items():
             assert "CHANGE-ME" in value, f"Secret {name} key {key} looks like a real value"
+
+
+def notifier_settings_under(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> object:
+    """notifier.settings.Settings() as the notifier process would build it under ``env``."""
+    if not notifier_settings_available():
+        pytest.skip("waits for notifier.settings (notifier branch, not merged)")
+    from notifier.settings import Settings
+
+    for name in notifier_env_reads():
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings()
+
+
+def test_notifier_settings_accept_the_compose_and_k8s_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Types too: a port that is not a number or a flag that is not a boolean fails here."""
+    for name, service in compose_app_services(NOTIFIER_IMAGE).items():
+        assert notifier_settings_under(compose_environment(service), monkeypatch), name
+    for workload, _, container in k8s_containers():
+        if image_name(container) == NOTIFIER_IMAGE:
+            config, secrets = container_environment(container)
+            assert notifier_settings_under({**config, **secrets}, monkeypatch), workload
+
+
+def test_api_settings_accept_the_k8s_values_once_the_secret_is_real() -> None:
+    """The placeholder secret key is refused (fail fast); with a real one the production
+    settings load from the ConfigMap and Secret, types included."""
+    environments = {}
+    for workload, _, container in k8s_containers():
+        if image_name(container) == API_IMAGE:
+            config, secrets = container_environment(container)
+            env = {k: K8S_EXPANSION.sub("10.0.0.7", v) for k, v in {**config, **secrets}.items()}
+            environments[tuple(sorted(env.items()))] = workload  # each distinct one once
+    for items, workload in environments.items():
+        env = dict(items)
+        assert "DJANGO_SECRET_KEY" in run_in_api(LOAD_SETTINGS_OR_ERROR, env), workload
+        env["DJANGO_SECRET_KEY"] = "k" * 50
+        assert run_in_api(LOAD_SETTINGS_OR_ERROR, env) == "loaded", workload
+
+
+LOAD_SETTINGS_OR_ERROR = """
+import json
+try:
+    import django
+    django.setup()
+    from django.conf import settings
+    settings.OUTBOX_PARTITIONS, settings.DATABASES
+    print(json.dumps("loaded"))
+except Exception as error:
+    print(json.dumps(str(error)))
+"""

@@ -5,11 +5,13 @@ import subprocess
 
 import pytest
 import yaml
+from deploy_code import api_setting_default
 from deploy_manifests import (
     API_IMAGE,
     K8S_DIR,
     K8S_EXPANSION,
     NOTIFIER_IMAGE,
+    container_environment,
     image_name,
     k8s_containers,
     k8s_objects,
@@ -157,3 +159,11 @@ def test_kustomize_renders_with_hashed_config_names_wired_in() -> None:
                     assert ("ConfigMap", source["configMapRef"]["name"]) in names
                 if "secretRef" in source:
                     assert ("Secret", source["secretRef"]["name"]) in names
+
+
+def test_relays_do_not_outnumber_the_outbox_partitions() -> None:
+    """A relay beyond the partition count owns nothing: it only waits for a takeover."""
+    relay = k8s_objects("Deployment")["relay"]
+    config, _ = container_environment(pod_spec(relay)["containers"][0])
+    partitions = int(config.get("OUTBOX_PARTITIONS", api_setting_default("OUTBOX_PARTITIONS")))
+    assert 2 <= relay["spec"]["replicas"] <= partitions
