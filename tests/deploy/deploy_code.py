@@ -15,7 +15,9 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 API_DIR = ROOT / "services" / "notices-api"
@@ -33,6 +35,15 @@ MUST_BE_SET = (
 # Values that are credentials: they belong in a Secret, never in a ConfigMap.
 CREDENTIAL_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|USERNAME")
 URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]+:[^/@]+@")
+
+
+def waits_for(what: str) -> NoReturn:
+    """Skip a check whose code lives on a branch not merged yet. With DEPLOY_TESTS_STRICT=1
+    (set it once every branch is in) the same condition fails instead of skipping."""
+    message = f"waits for {what}"
+    if os.environ.get("DEPLOY_TESTS_STRICT") == "1":
+        pytest.fail(f"{message}, and DEPLOY_TESTS_STRICT=1 says everything is merged")
+    pytest.skip(message)
 
 
 @dataclass(frozen=True)

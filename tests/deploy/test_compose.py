@@ -6,8 +6,7 @@ import json
 import re
 from urllib.parse import unquote, urlsplit
 
-import pytest
-from deploy_code import api_management_commands, notifier_cli_commands
+from deploy_code import api_management_commands, notifier_cli_commands, waits_for
 from deploy_manifests import (
     API_IMAGE,
     DEPLOY,
@@ -94,7 +93,7 @@ def test_commands_exist_in_the_code() -> None:
     }
     known = api_management_commands() | DJANGO_BUILTIN_COMMANDS
     if "outbox_relay" not in known:
-        pytest.skip("waits for manage.py outbox_relay (relay branch, not merged)")
+        waits_for("manage.py outbox_relay (relay branch, not merged)")
     assert api_commands <= known
     notifier_commands = {
         command_of(s)[1]
@@ -103,7 +102,7 @@ def test_commands_exist_in_the_code() -> None:
     }
     defined = notifier_cli_commands()
     if not defined:
-        pytest.skip("waits for the notifier CLI commands (notifier branch, not merged)")
+        waits_for("the notifier CLI commands (notifier branch, not merged)")
     assert notifier_commands <= defined
 
 

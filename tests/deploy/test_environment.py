@@ -14,6 +14,7 @@ from deploy_code import (
     notifier_env_reads,
     notifier_settings_available,
     run_in_api,
+    waits_for,
 )
 from deploy_manifests import (
     API_IMAGE,
@@ -32,7 +33,7 @@ def env_reads(image: str) -> dict[str, EnvRead]:
     if image == API_IMAGE:
         return api_env_reads()
     if not notifier_settings_available():
-        pytest.skip("waits for notifier.settings (notifier branch, not merged)")
+        waits_for("notifier.settings (notifier branch, not merged)")
     return notifier_env_reads()
 
 
@@ -64,7 +65,7 @@ def test_compose_env_sets_only_names_some_service_reads() -> None:
     if notifier_settings_available():
         read |= set(notifier_env_reads())
     else:
-        pytest.skip("waits for notifier.settings (notifier branch, not merged)")
+        waits_for("notifier.settings (notifier branch, not merged)")
     for image in (API_IMAGE, NOTIFIER_IMAGE):
         for name, service in compose_app_services(image).items():
             unknown = compose_environment(service).keys() - read
@@ -122,7 +123,7 @@ def test_k8s_secret_placeholders_are_obvious() -> None:
 def notifier_settings_under(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> object:
     """notifier.settings.Settings() as the notifier process would build it under ``env``."""
     if not notifier_settings_available():
-        pytest.skip("waits for notifier.settings (notifier branch, not merged)")
+        waits_for("notifier.settings (notifier branch, not merged)")
     from notifier.settings import Settings
 
     for name in notifier_env_reads():

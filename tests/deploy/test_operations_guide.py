@@ -2,7 +2,6 @@
 
 import re
 
-import pytest
 from deploy_code import (
     ROOT,
     api_env_reads,
@@ -11,6 +10,7 @@ from deploy_code import (
     notifier_cli_commands,
     notifier_env_reads,
     notifier_settings_available,
+    waits_for,
 )
 
 GUIDE = (ROOT / "docs" / "operations.md").read_text()
@@ -40,7 +40,7 @@ def test_commands_exist() -> None:
     known_api = api_management_commands() | DJANGO_BUILTIN_COMMANDS
     known_notifier = notifier_cli_commands()
     if "outbox_relay" not in known_api or not known_notifier:
-        pytest.skip("waits for the relay's and the notifier's commands (branches not merged)")
+        waits_for("the relay's and the notifier's commands (branches not merged)")
     assert api_commands - known_api == set()
     assert notifier_commands - known_notifier == set()
 
@@ -49,7 +49,7 @@ def test_settings_exist() -> None:
     named = backticked(r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
     known = set(api_env_reads()) | READ_BY_THIRD_PARTIES
     if not notifier_settings_available() or "outbox_relay" not in api_management_commands():
-        pytest.skip("waits for the relay's and the notifier's settings (branches not merged)")
+        waits_for("the relay's and the notifier's settings (branches not merged)")
     known |= set(notifier_env_reads())
     assert named - known == set()
 
@@ -69,4 +69,4 @@ def test_metrics_exist() -> None:
             continue
         assert {n for n in named if n.startswith(prefix)} - of_service == set()
     if pending:
-        pytest.skip(f"waits for the metrics {pending}* of unmerged branches")
+        waits_for(f"the metrics {pending}* of unmerged branches")

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from deploy_code import (
     api_resolve_paths,
     api_setting_default,
@@ -11,6 +10,7 @@ from deploy_code import (
     notifier_setting_default,
     notifier_settings_available,
     run_in_api,
+    waits_for,
 )
 from deploy_manifests import (
     API_IMAGE,
@@ -58,13 +58,13 @@ def relay_metrics_port(env: dict[str, str]) -> int:
     try:
         default = api_setting_default(RELAY_METRICS_PORT)
     except LookupError:
-        pytest.skip(f"waits for {RELAY_METRICS_PORT} in the settings (relay branch)")
+        waits_for(f"{RELAY_METRICS_PORT} in the settings (relay branch)")
     return int(env.get(RELAY_METRICS_PORT, default))
 
 
 def notifier_port(env: dict[str, str]) -> int:
     if not notifier_settings_available():
-        pytest.skip("waits for notifier.settings (notifier branch, not merged)")
+        waits_for("notifier.settings (notifier branch, not merged)")
     return int(env.get(NOTIFIER_PORT, notifier_setting_default(NOTIFIER_PORT)))
 
 
@@ -110,7 +110,7 @@ def test_api_probes_hit_its_port_and_routes() -> None:
     paths = sorted({t.path for t in targets} | {"/metrics"})
     resolved = api_resolve_paths(paths, api_env())
     if not any(resolved.values()):
-        pytest.skip(f"waits for the probe routes {paths} in config/urls.py (api branch)")
+        waits_for(f"the probe routes {paths} in config/urls.py (api branch)")
     assert {p for p, view in resolved.items() if view is None} == set(), targets
 
 
@@ -146,7 +146,7 @@ def test_notifier_probes_hit_its_api_port_and_routes() -> None:
         assert probe.port == notifier_port(probe.env), probe.where
     routes = notifier_route_paths()
     if not routes:
-        pytest.skip("waits for the notifier HTTP API routes (notifier branch, not merged)")
+        waits_for("the notifier HTTP API routes (notifier branch, not merged)")
     probed = {t.path for t in targets} | {"/metrics"}
     assert probed - routes == set(), f"probed paths the notifier does not serve; it has {routes}"
     dockerfile = parse_dockerfile(dockerfile_for(NOTIFIER_IMAGE))

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from deploy_code import waits_for
 from deploy_manifests import RABBITMQ_DIR, compose_app_services, compose_environment
 
 DEFINITIONS = RABBITMQ_DIR / "definitions.json"
@@ -48,7 +49,7 @@ class RecordingBroker:
 
 def declared_by_the_notifier(monkeypatch: pytest.MonkeyPatch) -> RecordingBroker:
     if importlib.util.find_spec("notifier.topology") is None:
-        pytest.skip("waits for notifier.topology (notifier branch, not merged)")
+        waits_for("notifier.topology (notifier branch, not merged)")
     from notifier.settings import Settings
     from notifier.topology import build_topology, declare_topology
 
@@ -65,7 +66,7 @@ def declared_by_the_notifier(monkeypatch: pytest.MonkeyPatch) -> RecordingBroker
 
 def test_definitions_match_the_notifier_topology(monkeypatch: pytest.MonkeyPatch) -> None:
     if not DEFINITIONS.exists():
-        pytest.skip("waits for deploy/rabbitmq/definitions.json (notifier branch, not merged)")
+        waits_for("deploy/rabbitmq/definitions.json (notifier branch, not merged)")
     declared = declared_by_the_notifier(monkeypatch)
     definitions = json.loads(DEFINITIONS.read_text())
 
