@@ -49,4 +49,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 # One worker process per container with threads: /metrics then reports the whole
 # container (prometheus_client without multiprocess mode sees one process). Scale
 # with more containers, or override the flags with GUNICORN_CMD_ARGS.
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "1", "--threads", "8", "--worker-tmp-dir", "/dev/shm", "--graceful-timeout", "25", "--timeout", "30"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "1", "--threads", "8", "--worker-tmp-dir", "/dev/shm", "--graceful-timeout", "20", "--timeout", "30"]
