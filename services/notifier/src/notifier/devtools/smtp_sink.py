@@ -119,7 +119,8 @@ class SmtpSink:
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         raw = envelope.original_content or b""
-        message = email.message_from_bytes(raw, policy=email.policy.default)
+        # Parsed with local line endings, as a mail client would show it.
+        message = email.message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=email.policy.default)
         assert isinstance(message, email.message.EmailMessage)
         mail = ReceivedMail(
             mail_from=str(envelope.mail_from),

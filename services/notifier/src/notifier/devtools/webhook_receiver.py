@@ -82,6 +82,7 @@ class ReceivedCall:
     webhook_id: str
     timestamp: int
     path: str
+    headers: Mapping[str, str] = dataclasses.field(repr=False)
     body: bytes
     status: int  # what the receiver answered
 
@@ -164,6 +165,7 @@ class WebhookReceiver:
             webhook_id=webhook_id,
             timestamp=int(headers["webhook-timestamp"]),
             path=request.url.path,
+            headers=headers,
             body=body,
             status=status,
         )
@@ -204,6 +206,7 @@ class WebhookReceiver:
                         "timestamp": call.timestamp,
                         "path": call.path,
                         "status": call.status,
+                        "headers": dict(call.headers),
                         "body": call.body.decode(errors="replace"),
                     }
                     for call in self.calls

@@ -1,0 +1,219 @@
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from notifier.channels.base import EmailMessage, Outcome
+from notifier.channels.email import SmtpEmailChannel
+from notifier.devtools.smtp_sink import SmtpSink
+
+MakeChannel = Callable[..., Awaitable[SmtpEmailChannel]]
+TEMPORARY_FAILURE = "temporarily@example.org"
+PERMANENT_FAILURE = "nobody@example.org"
+
+
+@pytest.fixture
+def sink() -> SmtpSink:
+    return SmtpSink(
+        rcpt_replies={
+            TEMPORARY_FAILURE: "451 4.3.0 mailbox busy, try again later",
+            PERMANENT_FAILURE: "550 5.1.1 no such user",
+        }
+    )
+
+
+@pytest.fixture
+async def sink_port(sink: SmtpSink) -> AsyncIterator[int]:
+    async with sink.serving() as port:
+        yield port
+
+
+def an_email(to_address: str = "ann@example.org", **changes: object) -> EmailMessage:
+    fields: dict[str, object] = {
+        "delivery_id": uuid.uuid4(),
+        "to_address": to_address,
+        "subject": "Boiler maintenance on Friday",
+        "text_body": "The heating is off from 8 to 12.\n",
+        "html_body": "<p>The heating is off from <b>8 to 12</b>.</p>\n",
+        "headers": {"List-Unsubscribe": "<https://notices.example/u/abc>"},
+    } | changes
+    return EmailMessage(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def make_channel() -> AsyncIterator[MakeChannel]:
+    channels: list[SmtpEmailChannel] = []
+
+    async def make(*, port: int, **options: object) -> SmtpEmailChannel:
+        channel = SmtpEmailChannel(
+            host="127.0.0.1",
+            port=port,
+            from_address="Notices <no-reply@notices.example>",
+            **options,  # type: ignore[arg-type]
+        )
+        channels.append(channel)
+        return channel
+
+    yield make
+    for channel in channels:
+        await channel.aclose()
+
+
+def a_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def test_sends_text_and_html_alternatives_with_id_and_headers(
+    sink: SmtpSink, sink_port: int, make_channel: MakeChannel
+) -> None:
+    channel = await make_channel(port=sink_port)
+    message = an_email()
+
+    result = await channel.send(message)
+
+    assert result.outcome is Outcome.DELIVERED
+    (mail,) = sink.mails
+    assert mail.rcpt_tos == ("ann@example.org",)
+    assert mail.mail_from == "no-reply@notices.example"
+    assert mail.message_id == f"<{message.delivery_id}@notices.example>"
+    assert mail.subject == "Boiler maintenance on Friday"
+    assert mail.message["List-Unsubscribe"] == "<https://notices.example/u/abc>"
+    assert mail.message.get_content_type() == "multipart/alternative"
+    text, html = mail.message.iter_parts()
+    assert text.get_content_type() == "text/plain"
+    assert text.get_content() == message.text_body
+    assert html.get_content_type() == "text/html"
+    assert html.get_content() == message.html_body
+
+
+async def test_reuses_one_connection_for_many_sends(
+    sink: SmtpSink, sink_port: int, make_channel: MakeChannel
+) -> None:
+    channel = await make_channel(port=sink_port, pool_size=1)
+
+    results = [await channel.send(an_email()) for _ in range(20)]
+
+    assert {result.outcome for result in results} == {Outcome.DELIVERED}
+    assert len(sink.mails) == 20
+    assert sink.connections_opened == 1
+
+
+async def test_concurrent_sends_share_a_bounded_pool(
+    sink: SmtpSink, sink_port: int, make_channel: MakeChannel
+) -> None:
+    channel = await make_channel(port=sink_port, pool_size=3)
+    messages = [an_email(f"user{n}@example.org") for n in range(50)]
+
+    results = await asyncio.gather(*(channel.send(message) for message in messages))
+
+    assert {result.outcome for result in results} == {Outcome.DELIVERED}
+    assert sorted(mail.message_id or "" for mail in sink.mails) == sorted(
+        f"<{message.delivery_id}@notices.example>" for message in messages
+    )
+    assert sink.connections_opened <= 3
+
+
+@pytest.mark.parametrize("settle", [True, False], ids=["noticed-closed", "closed-under-us"])
+async def test_reconnects_after_the_server_dropped_the_connection(
+    sink: SmtpSink, sink_port: int, make_channel: MakeChannel, settle: bool
+) -> None:
+    channel = await make_channel(port=sink_port, pool_size=1)
+    assert (await channel.send(an_email())).outcome is Outcome.DELIVERED
+
+    sink.drop_connections()
+    if settle:
+        await asyncio.sleep(0.1)  # let the client see the close before its next send
+    result = await channel.send(an_email())
+
+    assert result.outcome is Outcome.DELIVERED
+    assert len(sink.mails) == 2
+    assert sink.connections_opened == 2
+
+
+async def test_retries_while_the_server_is_down_then_delivers(
+    sink: SmtpSink, make_channel: MakeChannel
+) -> None:
+    port = a_free_port()
+    channel = await make_channel(port=port, pool_size=1)
+
+    down = await channel.send(an_email())
+    async with sink.serving(port=port):
+        up = await channel.send(an_email())
+
+    assert down.outcome is Outcome.RETRY
+    assert down.error is not None
+    assert "connect" in down.error
+    assert up.outcome is Outcome.DELIVERED
+
+
+async def test_a_server_that_never_greets_times_out_as_transient(
+    make_channel: MakeChannel,
+) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # holds the connection open and says nothing
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        channel = await make_channel(port=port, connect_timeout_seconds=0.3)
+        result = await channel.send(an_email())
+
+    assert result.outcome is Outcome.RETRY
+    assert result.error is not None
+    assert "Timeout" in result.error
+
+
+@pytest.mark.parametrize(
+    ("recipient", "outcome", "code"),
+    [(TEMPORARY_FAILURE, Outcome.RETRY, 451), (PERMANENT_FAILURE, Outcome.FAILED, 550)],
+    ids=["4xx", "5xx"],
+)
+async def test_classifies_reply_codes(
+    sink: SmtpSink,
+    sink_port: int,
+    make_channel: MakeChannel,
+    recipient: str,
+    outcome: Outcome,
+    code: int,
+) -> None:
+    channel = await make_channel(port=sink_port, pool_size=1)
+
+    refused = await channel.send(an_email(recipient))
+    after = await channel.send(an_email())
+
+    assert (refused.outcome, refused.status_code) == (outcome, code)
+    assert after.outcome is Outcome.DELIVERED  # the connection survived the refusal
+    assert sink.connections_opened == 1
+
+
+async def test_refuses_to_let_headers_replace_the_message_id(
+    sink: SmtpSink, sink_port: int, make_channel: MakeChannel
+) -> None:
+    channel = await make_channel(port=sink_port)
+
+    result = await channel.send(an_email(headers={"Message-ID": "<forged@example.org>"}))
+
+    assert result.outcome is Outcome.FAILED
+    assert sink.mails == []
+
+
+async def test_closing_quits_and_later_sends_are_an_error(
+    sink_port: int, make_channel: MakeChannel
+) -> None:
+    channel = await make_channel(port=sink_port)
+    await channel.send(an_email())
+
+    await channel.aclose()
+
+    with pytest.raises(RuntimeError, match="closed"):
+        await channel.send(an_email())
+
+
+def test_needs_a_from_address_with_a_domain() -> None:
+    with pytest.raises(ValueError, match="domain"):
+        SmtpEmailChannel(host="127.0.0.1", port=25, from_address="nobody")
