@@ -217,3 +217,41 @@ async def test_closing_quits_and_later_sends_are_an_error(
 def test_needs_a_from_address_with_a_domain() -> None:
     with pytest.raises(ValueError, match="domain"):
         SmtpEmailChannel(host="127.0.0.1", port=25, from_address="nobody")
+
+
+async def test_non_ascii_subjects_and_bodies_arrive_intact(
+    sink: SmtpSink, sink_port: int, make_channel: MakeChannel
+) -> None:
+    channel = await make_channel(port=sink_port)
+    subject = "Wartung der Heizungsanlage: bitte beachten Sie die geänderten Öffnungszeiten"
+    text = "Grüße aus dem Büro\n" + "ä" * 200 + "\n"
+    message = an_email(subject=subject, text_body=text, html_body=f"<p>{text}</p>")
+
+    assert (await channel.send(message)).outcome is Outcome.DELIVERED
+
+    (mail,) = sink.mails
+    assert mail.subject == subject
+    assert mail.message["Subject"] == subject
+    text_part, html_part = mail.message.iter_parts()
+    assert text_part.get_content() == text
+    assert html_part.get_content() == f"<p>{text}</p>"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"subject": "Hello\r\nBcc: victim@example.org"},
+        {"headers": {"X-Note": "one\ntwo"}},
+        {"headers": {"Bad Name": "value"}},
+    ],
+    ids=["subject", "header-value", "header-name"],
+)
+async def test_refuses_header_injection(
+    sink: SmtpSink, sink_port: int, make_channel: MakeChannel, changes: dict[str, object]
+) -> None:
+    channel = await make_channel(port=sink_port)
+
+    result = await channel.send(an_email(**changes))
+
+    assert result.outcome is Outcome.FAILED
+    assert sink.mails == []

@@ -9,8 +9,14 @@ transaction itself can fail a message permanently.
 """
 
 import asyncio
-import email.message
+import email.charset
+import email.policy
 import email.utils
+import io
+from email.generator import BytesGenerator
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 
 import aiosmtplib
 
@@ -21,6 +27,11 @@ _RESERVED_HEADERS = frozenset(
     {"from", "to", "subject", "date", "message-id", "mime-version", "content-type"}
 )
 _TRANSIENT_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
+# The legacy (compat32) email API composes several times faster than the
+# EmailMessage one; the channel checks header values itself (no CR/LF).
+_UTF8_QUOTED_PRINTABLE = email.charset.Charset("utf-8")
+_UTF8_QUOTED_PRINTABLE.body_encoding = email.charset.QP
+_WIRE_POLICY = email.policy.compat32.clone(linesep="\r\n")
 
 
 class _ConnectionSetupError(Exception):
@@ -44,8 +55,9 @@ class SmtpEmailChannel:
     ) -> None:
         if pool_size < 1:
             raise ValueError("pool_size must be at least 1")
-        self._from_address = from_address
-        self._message_id_domain = _domain_of(from_address)
+        display_name, self._envelope_from = email.utils.parseaddr(from_address)
+        self._from_header = email.utils.formataddr((display_name, self._envelope_from))
+        self._message_id_domain = _domain_of(self._envelope_from)
         self._connect_timeout_seconds = connect_timeout_seconds
         self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
         self._closed = False
@@ -66,12 +78,12 @@ class SmtpEmailChannel:
         if self._closed:
             raise RuntimeError("SmtpEmailChannel is closed")
         try:
-            mime = self.build_mime(message)
+            mime = self.compose(message)
         except ValueError as exc:
             return SendResult(Outcome.FAILED, error=f"invalid message: {exc}")
         client = await self._idle.get()
         try:
-            await self._send_on(client, mime)
+            await self._send_on(client, mime, message.to_address)
         except _ConnectionSetupError as exc:
             return SendResult(Outcome.RETRY, error=str(exc))
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -98,31 +110,40 @@ class SmtpEmailChannel:
                 except _TRANSIENT_ERRORS:
                     client.close()
 
-    def build_mime(self, message: EmailMessage) -> email.message.EmailMessage:
-        """The MIME message as sent: multipart/alternative, text first, then HTML."""
-        mime = email.message.EmailMessage()
-        mime["From"] = self._from_address
+    def compose(self, message: EmailMessage) -> bytes:
+        """The message as sent: multipart/alternative, text first, then HTML."""
+        for name, value in (("To", message.to_address), ("Subject", message.subject)):
+            _check_header(name, value)
+        mime = MIMEMultipart("alternative")
+        mime["From"] = self._from_header
         mime["To"] = message.to_address
-        mime["Subject"] = message.subject
+        mime["Subject"] = (
+            message.subject
+            if message.subject.isascii()
+            else Header(message.subject, "utf-8", header_name="Subject").encode()
+        )
         mime["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
         mime["Message-ID"] = f"<{message.delivery_id}@{self._message_id_domain}>"
         for name, value in message.headers.items():
             if name.lower() in _RESERVED_HEADERS:
                 raise ValueError(f"header {name!r} is set by the channel")
+            _check_header(name, value)
             mime[name] = value
-        mime.set_content(message.text_body)
-        mime.add_alternative(message.html_body, subtype="html")
-        return mime
+        mime.attach(_text_part("plain", message.text_body))
+        mime.attach(_text_part("html", message.html_body))
+        wire = io.BytesIO()
+        BytesGenerator(wire, policy=_WIRE_POLICY).flatten(mime)
+        return wire.getvalue()
 
-    async def _send_on(self, client: aiosmtplib.SMTP, mime: email.message.EmailMessage) -> None:
+    async def _send_on(self, client: aiosmtplib.SMTP, mime: bytes, to_address: str) -> None:
         if client.is_connected:
             try:
-                await client.send_message(mime)
+                await client.sendmail(self._envelope_from, [to_address], mime)
                 return
             except aiosmtplib.SMTPServerDisconnected:
                 client.close()  # closed while idle (server timeout): once more, freshly
         await self._connect(client)
-        await client.send_message(mime)
+        await client.sendmail(self._envelope_from, [to_address], mime)
 
     async def _connect(self, client: aiosmtplib.SMTP) -> None:
         try:
@@ -141,9 +162,21 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
+def _text_part(subtype: str, body: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(body, _UTF8_QUOTED_PRINTABLE)
+    return part
+
+
+def _check_header(name: str, value: str) -> None:
+    if not (name.isascii() and name.isprintable()) or ":" in name or " " in name:
+        raise ValueError(f"{name!r} is not a header name")
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"header {name!r} holds a line break")
+
+
 def _domain_of(address: str) -> str:
-    _, addr_spec = email.utils.parseaddr(address)
-    local, at, domain = addr_spec.rpartition("@")
+    local, at, domain = address.rpartition("@")
     if not (local and at and domain):
         raise ValueError(f"from_address {address!r} has no domain")
     return domain

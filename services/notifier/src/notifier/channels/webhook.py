@@ -74,13 +74,17 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 class HttpxWebhookChannel:
+    """Sends may outnumber ``max_connections``: they queue in the pool. Keep the pool
+    modest: httpcore scans every connection per request, so 50 connections cost about
+    twice the CPU per webhook of 10 (bench/notifier/channels_throughput.py)."""
+
     def __init__(
         self,
         *,
         timeout_seconds: float = 10.0,
         connect_timeout_seconds: float = 5.0,
-        max_connections: int = 100,
-        max_keepalive_connections: int = 50,
+        max_connections: int = 20,
+        max_keepalive_connections: int = 20,
         allow_private_addresses: bool = False,
         user_agent: str = "notices-notifier",
     ) -> None:

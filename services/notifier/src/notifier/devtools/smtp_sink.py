@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import email
 import email.message
+import email.parser
 import email.policy
 import os
 import time
@@ -28,6 +29,8 @@ import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from functools import cached_property
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -38,23 +41,26 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from notifier.devtools.logs import configure_devtool_logging
 
 logger = structlog.get_logger("notifier.devtools.smtp_sink")
+_HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ReceivedMail:
     mail_from: str
     rcpt_tos: tuple[str, ...]
-    raw: bytes
-    message: email.message.EmailMessage = field(repr=False)
+    message_id: str | None
+    subject: str
+    raw: bytes = field(repr=False)
 
-    @property
-    def message_id(self) -> str | None:
-        value = self.message["Message-ID"]
-        return None if value is None else str(value)
-
-    @property
-    def subject(self) -> str:
-        return str(self.message["Subject"] or "")
+    @cached_property
+    def message(self) -> email.message.EmailMessage:
+        """The whole message, parsed on demand (with local line endings, as a mail client
+        shows it): parsing every mail up front would make the sink the bottleneck."""
+        message = email.message_from_bytes(
+            self.raw.replace(b"\r\n", b"\n"), policy=email.policy.default
+        )
+        assert isinstance(message, email.message.EmailMessage)
+        return message
 
 
 class SmtpSink:
@@ -119,14 +125,13 @@ class SmtpSink:
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         raw = envelope.original_content or b""
-        # Parsed with local line endings, as a mail client would show it.
-        message = email.message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=email.policy.default)
-        assert isinstance(message, email.message.EmailMessage)
+        headers = _HEADER_PARSER.parsebytes(raw)
         mail = ReceivedMail(
             mail_from=str(envelope.mail_from),
             rcpt_tos=tuple(envelope.rcpt_tos),
+            message_id=headers["Message-ID"],
+            subject=str(make_header(decode_header(headers["Subject"] or ""))),
             raw=raw,
-            message=message,
         )
         if self._mail_dir is not None:
             name = f"{time.time_ns()}-{os.getpid()}-{next(self._file_numbers)}.eml"
