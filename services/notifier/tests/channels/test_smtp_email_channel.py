@@ -1,5 +1,7 @@
 import asyncio
 import socket
+import ssl
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -254,4 +256,58 @@ async def test_refuses_header_injection(
     result = await channel.send(an_email(**changes))
 
     assert result.outcome is Outcome.FAILED
+    assert sink.mails == []
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1: (cert path, key path)."""
+    directory = tmp_path_factory.mktemp("tls")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"),
+            *("-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return str(cert), str(key)
+
+
+@pytest.mark.parametrize(
+    ("password", "outcome"),
+    [("s3cret", Outcome.DELIVERED), ("wrong", Outcome.RETRY)],
+    ids=["good-credentials", "bad-credentials"],
+)
+async def test_starttls_with_credentials(
+    certificate: tuple[str, str], make_channel: MakeChannel, password: str, outcome: Outcome
+) -> None:
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    sink = SmtpSink(tls_context=server_tls, credentials=("notifier", "s3cret"))
+    async with sink.serving() as port:
+        channel = await make_channel(
+            port=port, start_tls=True, cert_bundle=cert, username="notifier", password=password
+        )
+        result = await channel.send(an_email())
+
+    assert result.outcome is outcome
+    assert len(sink.mails) == (1 if outcome is Outcome.DELIVERED else 0)
+
+
+async def test_a_session_refused_for_want_of_starttls_is_transient(
+    certificate: tuple[str, str], make_channel: MakeChannel
+) -> None:
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    sink = SmtpSink(tls_context=server_tls)
+    async with sink.serving() as port:
+        channel = await make_channel(port=port, start_tls=False)
+        result = await channel.send(an_email())
+
+    assert (result.outcome, result.status_code) == (Outcome.RETRY, 530)
     assert sink.mails == []

@@ -27,6 +27,9 @@ _RESERVED_HEADERS = frozenset(
     {"from", "to", "subject", "date", "message-id", "mime-version", "content-type"}
 )
 _TRANSIENT_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
+# 530 (authentication or STARTTLS required) refuses our session, not the message:
+# a configuration to fix, after which the message should still go out.
+_SESSION_NOT_AUTHORISED = 530
 # The legacy (compat32) email API composes several times faster than the
 # EmailMessage one; the channel checks header values itself (no CR/LF).
 _UTF8_QUOTED_PRINTABLE = email.charset.Charset("utf-8")
@@ -49,6 +52,7 @@ class SmtpEmailChannel:
         username: str | None = None,
         password: str | None = None,
         validate_certs: bool = True,
+        cert_bundle: str | None = None,
         connect_timeout_seconds: float = 10.0,
         command_timeout_seconds: float = 30.0,
         pool_size: int = 4,
@@ -70,6 +74,7 @@ class SmtpEmailChannel:
                     password=password,
                     start_tls=start_tls,
                     validate_certs=validate_certs,
+                    cert_bundle=cert_bundle,
                     timeout=command_timeout_seconds,
                 )
             )
@@ -154,8 +159,8 @@ class SmtpEmailChannel:
 
 
 def _by_reply_code(code: int, reply: str) -> SendResult:
-    outcome = Outcome.FAILED if 500 <= code < 600 else Outcome.RETRY
-    return SendResult(outcome, status_code=code, error=reply)
+    permanent = 500 <= code < 600 and code != _SESSION_NOT_AUTHORISED
+    return SendResult(Outcome.FAILED if permanent else Outcome.RETRY, status_code=code, error=reply)
 
 
 def _describe(exc: BaseException) -> str:

@@ -24,6 +24,7 @@ import email.message
 import email.parser
 import email.policy
 import os
+import ssl
 import time
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from notifier.devtools.logs import configure_devtool_logging
 
@@ -69,13 +70,19 @@ class SmtpSink:
         *,
         mail_dir: Path | None = None,
         rcpt_replies: Mapping[str, str] | None = None,
+        tls_context: ssl.SSLContext | None = None,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
         """``rcpt_replies`` maps a recipient address to the reply its RCPT gets
-        (e.g. ``"550 5.1.1 no such user"``), to script failures."""
+        (e.g. ``"550 5.1.1 no such user"``), to script failures. With
+        ``tls_context`` the sink offers STARTTLS and requires it; with
+        ``credentials`` (user, password) it requires AUTH (over TLS)."""
         self.mails: list[ReceivedMail] = []
         self.connections_opened = 0
         self._mail_dir = mail_dir
         self._rcpt_replies = dict(rcpt_replies or {})
+        self._tls_context = tls_context
+        self._credentials = credentials
         self._file_numbers = count(1)
         self._arrived = asyncio.Condition()
         self._sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
@@ -144,9 +151,27 @@ class SmtpSink:
             self._arrived.notify_all()
         return "250 Message accepted for delivery"
 
+    def _authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        # handled=False: aiosmtpd itself answers 235 or 535.
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        given = (auth_data.login.decode(), auth_data.password.decode())
+        return AuthResult(success=given == self._credentials, handled=False)
+
     def _new_session(self) -> SMTP:
         self.connections_opened += 1
-        session = SMTP(self, hostname="smtp-sink", loop=asyncio.get_running_loop())
+        session = SMTP(
+            self,
+            hostname="smtp-sink",
+            tls_context=self._tls_context,
+            require_starttls=self._tls_context is not None,
+            authenticator=self._authenticate if self._credentials else None,
+            auth_required=self._credentials is not None,
+            auth_require_tls=self._tls_context is not None,
+            loop=asyncio.get_running_loop(),
+        )
         self._sessions.add(session)
         return session
 
