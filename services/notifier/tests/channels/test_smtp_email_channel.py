@@ -311,3 +311,19 @@ async def test_a_session_refused_for_want_of_starttls_is_transient(
 
     assert (result.outcome, result.status_code) == (Outcome.RETRY, 530)
     assert sink.mails == []
+
+
+async def test_a_send_cancelled_mid_transaction_leaves_no_broken_session(
+    sink: SmtpSink, sink_port: int, make_channel: MakeChannel
+) -> None:
+    channel = await make_channel(port=sink_port, pool_size=1)
+    await channel.send(an_email())
+    cancelled = asyncio.create_task(channel.send(an_email()))
+    await asyncio.sleep(0)  # let it start its transaction
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+
+    results = [await channel.send(an_email()) for _ in range(3)]
+
+    assert {result.outcome for result in results} == {Outcome.DELIVERED}

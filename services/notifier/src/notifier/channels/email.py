@@ -4,8 +4,8 @@ Each pooled client keeps its connection open between sends and reconnects when
 it finds it closed. A connection the server closed while it sat idle is retried
 once on a fresh connection within the same send. Failures while setting up a
 connection (connect, EHLO, STARTTLS, AUTH) are never the message's fault, so
-they are transient whatever the reply code; only replies to the mail
-transaction itself can fail a message permanently.
+they are transient whatever the reply code; only 5xx replies to the mail
+transaction itself (except 530, which refuses our session) fail a message for good.
 """
 
 import asyncio
@@ -24,7 +24,16 @@ from notifier.channels.base import EmailMessage, Outcome, SendResult
 
 # The channel sets these itself; a caller's header must not replace them.
 _RESERVED_HEADERS = frozenset(
-    {"from", "to", "subject", "date", "message-id", "mime-version", "content-type"}
+    {
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    }
 )
 _TRANSIENT_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
 # 530 (authentication or STARTTLS required) refuses our session, not the message:
@@ -63,6 +72,7 @@ class SmtpEmailChannel:
         self._from_header = email.utils.formataddr((display_name, self._envelope_from))
         self._message_id_domain = _domain_of(self._envelope_from)
         self._connect_timeout_seconds = connect_timeout_seconds
+        self._pool_size = pool_size
         self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
         self._closed = False
         for _ in range(pool_size):
@@ -101,19 +111,26 @@ class SmtpEmailChannel:
         except _TRANSIENT_ERRORS as exc:
             client.close()
             return SendResult(Outcome.RETRY, error=_describe(exc))
+        except BaseException:
+            client.close()  # cancelled mid-transaction: the session's state is unknown
+            raise
         finally:
             self._idle.put_nowait(client)
         return SendResult(Outcome.DELIVERED, status_code=250)
 
     async def aclose(self) -> None:
+        """Waits for sends in flight, then says QUIT on every open connection."""
+        if self._closed:
+            return
         self._closed = True
-        while not self._idle.empty():
-            client = self._idle.get_nowait()
+        clients = [await self._idle.get() for _ in range(self._pool_size)]
+        for client in clients:
             if client.is_connected:
                 try:
                     await client.quit()
                 except _TRANSIENT_ERRORS:
                     client.close()
+            self._idle.put_nowait(client)
 
     def compose(self, message: EmailMessage) -> bytes:
         """The message as sent: multipart/alternative, text first, then HTML."""
