@@ -2,7 +2,7 @@
 
 Server-side request forgery guard: the connection pool resolves each host once,
 refuses it when any of its addresses is not globally routable, and connects to
-exactly the addresses it checked (see ``_GuardedNetworkBackend``), so a DNS
+exactly the addresses it checked (see ``GuardedNetworkBackend``), so a DNS
 answer cannot change between the check and the connect. Redirects are not
 followed: they could lead anywhere, and an endpoint is registered at its final URL.
 """
@@ -16,7 +16,7 @@ import ipaddress
 import secrets
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 
 import httpcore
@@ -169,12 +169,22 @@ async def _drain(response: httpx.Response) -> None:
             return
 
 
-class _GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     """Resolves once, refuses non-public answers, connects to the addresses it checked."""
 
-    def __init__(self, *, allow_private_addresses: bool) -> None:
-        self._inner = httpcore.AnyIOBackend()
+    def __init__(
+        self,
+        *,
+        allow_private_addresses: bool,
+        resolve: Resolver | None = None,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
         self._allow_private_addresses = allow_private_addresses
+        self._resolve = resolve or resolve_host
+        self._inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,
@@ -186,7 +196,7 @@ class _GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         if self._allow_private_addresses:
             return await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        addresses = await _resolve(host, port)
+        addresses = await self._resolve(host, port)
         blocked = [address for address in addresses if not is_public_address(address)]
         if blocked:
             raise BlockedAddressError(
@@ -200,8 +210,7 @@ class _GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
                 )
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
-        assert last_error is not None  # _resolve never returns an empty list
-        raise last_error
+        raise last_error or httpcore.ConnectError(f"{host} has no address")
 
     async def connect_unix_socket(
         self,
@@ -215,15 +224,12 @@ class _GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-async def _resolve(host: str, port: int) -> list[str]:
+async def resolve_host(host: str, port: int) -> list[str]:
     try:
         answers = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-    addresses = list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in answers))
-    if not addresses:
-        raise httpcore.ConnectError(f"{host} has no address")
-    return addresses
+    return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in answers))
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
@@ -235,5 +241,5 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_GuardedNetworkBackend(allow_private_addresses=allow_private_addresses),
+            network_backend=GuardedNetworkBackend(allow_private_addresses=allow_private_addresses),
         )
