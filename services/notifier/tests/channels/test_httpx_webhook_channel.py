@@ -179,3 +179,26 @@ async def test_unusable_webhooks_fail_without_a_request(
     result = await make_channel().send(a_webhook(url, *signing))
 
     assert result.outcome is Outcome.FAILED
+
+
+async def test_a_trickling_receiver_is_cut_off_at_the_deadline(
+    secret: str, make_channel: MakeChannel
+) -> None:
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+        for _ in range(100):  # each byte well within the read timeout
+            writer.write(b"x")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        channel = make_channel(timeout_seconds=1, deadline_seconds=0.5)
+        result = await channel.send(a_webhook(f"http://127.0.0.1:{port}/hook", secret))
+
+    assert result.outcome is Outcome.RETRY
+    assert result.error is not None
+    assert "timeout" in result.error

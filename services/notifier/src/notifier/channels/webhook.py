@@ -74,7 +74,11 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 class HttpxWebhookChannel:
-    """Sends may outnumber ``max_connections``: they queue in the pool. Keep the pool
+    """``timeout_seconds`` bounds each read and write, ``deadline_seconds`` the whole
+    send (a server trickling its answer byte by byte cannot hold a connection for
+    ever), including any wait for a free pooled connection.
+
+    Sends may outnumber ``max_connections``: they queue in the pool. Keep the pool
     modest: httpcore scans every connection per request, so 50 connections cost about
     twice the CPU per webhook of 10 (bench/notifier/channels_throughput.py)."""
 
@@ -83,6 +87,7 @@ class HttpxWebhookChannel:
         *,
         timeout_seconds: float = 10.0,
         connect_timeout_seconds: float = 5.0,
+        deadline_seconds: float = 30.0,
         max_connections: int = 20,
         max_keepalive_connections: int = 20,
         allow_private_addresses: bool = False,
@@ -95,9 +100,10 @@ class HttpxWebhookChannel:
                 max_keepalive_connections=max_keepalive_connections,
             ),
         )
+        self._deadline_seconds = deadline_seconds
         self._client = httpx.AsyncClient(
             transport=transport,
-            timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
+            timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds, pool=None),
             follow_redirects=False,
             headers={"user-agent": user_agent, "content-type": CONTENT_TYPE},
         )
@@ -113,14 +119,15 @@ class HttpxWebhookChannel:
         if request.url.scheme not in ("http", "https") or not request.url.host:
             return SendResult(Outcome.FAILED, error=f"not an http(s) URL: {message.url}")
         try:
-            response = await self._client.send(request, stream=True)
-            try:
-                await _drain(response)
-            finally:
-                await response.aclose()
+            async with asyncio.timeout(self._deadline_seconds):
+                response = await self._client.send(request, stream=True)
+                try:
+                    await _drain(response)
+                finally:
+                    await response.aclose()
         except BlockedAddressError as exc:
             return SendResult(Outcome.FAILED, error=str(exc))
-        except httpx.TimeoutException as exc:
+        except (httpx.TimeoutException, TimeoutError) as exc:
             return SendResult(Outcome.RETRY, error=f"timeout: {type(exc).__name__}")
         except httpx.TransportError as exc:
             return SendResult(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}")
