@@ -28,6 +28,13 @@ class EmailContext:
     recipient_name: str
     unsubscribe_url: str
 
+    def __post_init__(self) -> None:
+        # Autoescaping keeps a URL inside its attribute but cannot make a
+        # javascript: or data: link harmless; only web links go into an email.
+        for name in ("url", "unsubscribe_url"):
+            if not getattr(self, name).startswith(("https://", "http://")):
+                raise ValueError(f"{name} must be an http(s) URL")
+
 
 class RenderedEmail(NamedTuple):
     subject: str

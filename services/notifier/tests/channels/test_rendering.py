@@ -67,3 +67,10 @@ def test_reminder_and_notice_lead_differently() -> None:
     assert "was published" in notice.text
     assert "not read" in reminder.text
     assert "not read" in reminder.html
+
+
+@pytest.mark.parametrize("field", ["url", "unsubscribe_url"])
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,<b>x</b>", "/relative"])
+def test_only_web_links_are_accepted(field: str, link: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        dataclasses.replace(CONTEXT, **{field: link})
