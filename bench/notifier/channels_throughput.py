@@ -89,11 +89,15 @@ async def measure(
     concurrency: int,
 ) -> None:
     outcomes: Counter[str] = Counter()
+    errors: Counter[str | None] = Counter()
     numbers = iter(range(messages))
 
     async def sender() -> None:
         for number in numbers:
-            outcomes[(await send(number)).outcome] += 1
+            result = await send(number)
+            outcomes[result.outcome.value] += 1
+            if result.error:
+                errors[result.error] += 1
 
     server_cpu, own_cpu, started = server.cpu_seconds(), time.process_time(), time.perf_counter()
     await asyncio.gather(*(sender() for _ in range(concurrency)))
@@ -105,6 +109,8 @@ async def measure(
         f" server {(server.cpu_seconds() - server_cpu) * per_thousand:5.2f}s"
         f"  {dict(outcomes)}"
     )
+    for error, count in errors.most_common(3):
+        print(f"    {count} x {error}")
 
 
 def an_email(number: int) -> EmailMessage:

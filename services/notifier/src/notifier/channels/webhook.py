@@ -13,6 +13,8 @@ import email.utils
 import hashlib
 import hmac
 import ipaddress
+import itertools
+import math
 import secrets
 import socket
 import time
@@ -27,6 +29,10 @@ from notifier.channels.base import Outcome, SendResult, WebhookMessage
 SECRET_PREFIX = "whsec_"
 CONTENT_TYPE = "application/cloudevents+json"
 _RESPONSE_BODY_LIMIT_BYTES = 64 * 1024
+_CONNECTIONS_PER_POOL = 5
+# Below the 5 s idle timeout of many servers (uvicorn, Node), so we drop an idle
+# connection before the server does rather than race its close with a request.
+_KEEPALIVE_EXPIRY_SECONDS = 4.0
 
 
 class BlockedAddressError(Exception):
@@ -75,12 +81,16 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 class HttpxWebhookChannel:
     """``timeout_seconds`` bounds each read and write, ``deadline_seconds`` the whole
-    send (a server trickling its answer byte by byte cannot hold a connection for
-    ever), including any wait for a free pooled connection.
+    exchange (a server trickling its answer byte by byte cannot hold a connection for
+    ever); time spent waiting for a free connection does not count, and the message
+    is signed only once it has one, so its timestamp is fresh.
 
-    Sends may outnumber ``max_connections``: they queue in the pool. Keep the pool
-    modest: httpcore scans every connection per request, so 50 connections cost about
-    twice the CPU per webhook of 10 (bench/notifier/channels_throughput.py)."""
+    The ``max_connections`` are spread over small pools used in turn, and sends
+    beyond them wait here rather than in a pool: httpcore's pool does bookkeeping
+    over all its connections for every request, quadratic in their number, so one
+    pool of 20 costs about twice the CPU per webhook of four pools of 5
+    (bench/notifier/channels_throughput.py).
+    """
 
     def __init__(
         self,
@@ -89,38 +99,46 @@ class HttpxWebhookChannel:
         connect_timeout_seconds: float = 5.0,
         deadline_seconds: float = 30.0,
         max_connections: int = 20,
-        max_keepalive_connections: int = 20,
         allow_private_addresses: bool = False,
         user_agent: str = "notices-notifier",
     ) -> None:
-        transport = _GuardedTransport(
-            allow_private_addresses=allow_private_addresses,
-            limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=max_keepalive_connections,
-            ),
-        )
         self._deadline_seconds = deadline_seconds
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds, pool=None),
-            follow_redirects=False,
-            headers={"user-agent": user_agent, "content-type": CONTENT_TYPE},
-        )
+        self._free_connections = asyncio.Semaphore(max_connections)
+        pool_count = math.ceil(max_connections / _CONNECTIONS_PER_POOL)
+        self._clients = [
+            httpx.AsyncClient(
+                transport=_GuardedTransport(
+                    allow_private_addresses=allow_private_addresses,
+                    max_connections=math.ceil(max_connections / pool_count),
+                ),
+                timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
+                follow_redirects=False,
+                headers={"user-agent": user_agent, "content-type": CONTENT_TYPE},
+            )
+            for _ in range(pool_count)
+        ]
+        self._next_client = itertools.cycle(self._clients)
 
     async def send(self, message: WebhookMessage) -> SendResult:
         try:
-            headers = signed_headers(message, timestamp=int(time.time()))
-            request = self._client.build_request(
-                "POST", message.url, headers=headers, content=message.body
-            )
-        except (ValueError, httpx.InvalidURL) as exc:
-            return SendResult(Outcome.FAILED, error=f"invalid webhook: {exc}")
-        if request.url.scheme not in ("http", "https") or not request.url.host:
+            url = httpx.URL(message.url)
+        except httpx.InvalidURL as exc:
+            return SendResult(Outcome.FAILED, error=f"invalid webhook URL: {exc}")
+        if url.scheme not in ("http", "https") or not url.host:
             return SendResult(Outcome.FAILED, error=f"not an http(s) URL: {message.url}")
+        async with self._free_connections:
+            try:
+                headers = signed_headers(message, timestamp=int(time.time()))
+            except ValueError as exc:
+                return SendResult(Outcome.FAILED, error=f"cannot sign: {exc}")
+            client = next(self._next_client)
+            request = client.build_request("POST", url, headers=headers, content=message.body)
+            return await self._exchange(client, request)
+
+    async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request) -> SendResult:
         try:
             async with asyncio.timeout(self._deadline_seconds):
-                response = await self._client.send(request, stream=True)
+                response = await client.send(request, stream=True)
                 try:
                     await _drain(response)
                 finally:
@@ -134,7 +152,8 @@ class HttpxWebhookChannel:
         return classify_response(response.status_code, response.headers.get("retry-after"))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
 
 def signed_headers(message: WebhookMessage, *, timestamp: int) -> dict[str, str]:
@@ -240,13 +259,13 @@ async def resolve_host(host: str, port: int) -> list[str]:
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, *, allow_private_addresses: bool, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
+    def __init__(self, *, allow_private_addresses: bool, max_connections: int) -> None:
+        super().__init__()
         # httpx offers no public hook for the network backend; httpcore's pool does.
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=_KEEPALIVE_EXPIRY_SECONDS,
             network_backend=GuardedNetworkBackend(allow_private_addresses=allow_private_addresses),
         )
