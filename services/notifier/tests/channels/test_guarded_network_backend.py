@@ -16,12 +16,7 @@ class RecordingBackend(httpcore.AsyncNetworkBackend):
         self._unreachable = set(unreachable)
 
     async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+        self, host: str, port: int, *args: object, **kwargs: object
     ) -> httpcore.AsyncNetworkStream:
         self.connects.append(host)
         if host in self._unreachable:
