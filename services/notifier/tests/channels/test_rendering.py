@@ -1,4 +1,5 @@
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -72,5 +73,7 @@ def test_reminder_and_notice_lead_differently() -> None:
 @pytest.mark.parametrize("field", ["url", "unsubscribe_url"])
 @pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,<b>x</b>", "/relative"])
 def test_only_web_links_are_accepted(field: str, link: str) -> None:
+    changes: dict[str, Any] = {field: link}
+
     with pytest.raises(ValueError, match=field):
-        dataclasses.replace(CONTEXT, **{field: link})
+        dataclasses.replace(CONTEXT, **changes)
