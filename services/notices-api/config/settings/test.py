@@ -27,7 +27,11 @@ OUTBOX_EXCHANGE = f"notices.events.test.{RUN_ID}"
 
 # Throttling stays on (as in production), with limits no test run reaches; the
 # throttling test lowers them itself.
-REST_FRAMEWORK = {  # noqa: F405
+REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_THROTTLE_RATES": {"anon": "100000/minute", "user": "100000/minute", "auth": "100000/minute"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "100000/minute",
+        "user": "100000/minute",
+        "auth": "100000/minute",
+    },
 }

@@ -20,7 +20,9 @@ class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
     )
     list_display = ("username", "email", "display_name", "is_active")
 
-    def save_model(self, request: HttpRequest, obj: User, form: ModelForm[Any], change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: User, form: ModelForm[Any], change: bool
+    ) -> None:
         # Edits made here reach the notifier like edits through the API.
         with transaction.atomic():
             before = (

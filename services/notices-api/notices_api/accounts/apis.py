@@ -2,13 +2,14 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notices_api.accounts.models import User
+from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import user_list
 from notices_api.accounts.services import ProfileChanges, auth_token_for, user_profile_update
 from notices_api.accounts.validators import validate_locale, validate_timezone
@@ -73,14 +74,14 @@ class MeApi(APIView):
 
     @extend_schema(responses=Output, operation_id="me_retrieve")
     def get(self, request: Request) -> Response:
-        return Response(self.Output(request.user).data)
+        return Response(self.Output(request_user(request)).data)
 
     @extend_schema(request=Input, responses=Output, operation_id="me_update")
     def patch(self, request: Request) -> Response:
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = user_profile_update(
-            user=request.user,  # type: ignore[arg-type]
+            user=request_user(request),
             changes=ProfileChanges(**serializer.validated_data),
         )
         return Response(self.Output(user).data)

@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
@@ -21,8 +23,14 @@ class UserQuerySet(models.QuerySet["User"]):
         )
 
 
-class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
-    """Django's user manager (create_user, ...) with the reads of ``UserQuerySet``."""
+class UserManager(DjangoUserManager["User"]):
+    """Django's user manager (create_user, ...) whose querysets are ``UserQuerySet``."""
+
+    def get_queryset(self) -> UserQuerySet:
+        return UserQuerySet(self.model, using=self._db)
+
+    def active(self) -> UserQuerySet:
+        return self.get_queryset().active()
 
 
 class User(AbstractUser):
@@ -37,9 +45,9 @@ class User(AbstractUser):
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     locale = models.CharField(max_length=16, default="en", validators=[validate_locale])
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined,misc]
         permissions = [(PUBLISH_PERMISSION_CODENAME, "Can manage groups and publish notices")]
 
     def __str__(self) -> str:

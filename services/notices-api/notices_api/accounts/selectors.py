@@ -18,6 +18,10 @@ def active_users_by_ids(*, user_ids: Collection[UUID], field: str) -> list[User]
     if missing:
         raise InvalidInputError(
             "Some users do not exist or are not active.",
-            field_errors={field: [f"No active user with id {user_id}." for user_id in sorted(map(str, missing))]},
+            field_errors={
+                field: [
+                    f"No active user with id {user_id}." for user_id in sorted(map(str, missing))
+                ]
+            },
         )
     return users

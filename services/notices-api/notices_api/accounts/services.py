@@ -84,6 +84,17 @@ def user_profile_update(*, user: User, changes: ProfileChanges) -> User:
     return locked
 
 
+def user_set_active(*, user: User, is_active: bool) -> User:
+    """(De)activate a user; the notifier stops or resumes delivering to them."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = recipient_snapshot(locked)
+        locked.is_active = is_active
+        locked.save(update_fields=["is_active"])
+        recipient_changes_record(user=locked, before=before)
+    return locked
+
+
 def auth_token_for(*, user: User) -> str:
     token, _ = Token.objects.get_or_create(user=user)
     return str(token.key)

@@ -74,7 +74,9 @@ def _flatten(detail: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, .
         if all(isinstance(item, str) for item in detail):
             return [(path, str(item), getattr(item, "code", "invalid")) for item in detail]
         return [
-            item for index, value in enumerate(detail) for item in _flatten(value, (*path, str(index)))
+            item
+            for index, value in enumerate(detail)
+            for item in _flatten(value, (*path, str(index)))
         ]
     return [(path, str(detail), getattr(detail, "code", "invalid"))]
 

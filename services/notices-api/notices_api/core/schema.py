@@ -29,7 +29,8 @@ class ProblemSerializer(serializers.Serializer[Any]):
     detail = serializers.CharField()
     instance = serializers.CharField()
     request_id = serializers.CharField(required=False)
-    errors = ProblemFieldErrorSerializer(many=True, required=False)
+    # Shadows Serializer.errors only on the class; this serializer only documents the shape.
+    errors = ProblemFieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]
 
 
 _ERRORS = {
@@ -61,7 +62,7 @@ class ProblemAwareAutoSchema(AutoSchema):
         for code, description in _ERRORS.items():
             if code in responses or (code in _BODY_ONLY and not has_body):
                 continue
-            responses[code] = self._get_response_for_code(
+            responses[code] = self._get_response_for_code(  # type: ignore[no-untyped-call]
                 OpenApiResponse(ProblemSerializer, description=description),
                 code,
                 media_types=[PROBLEM_CONTENT_TYPE],

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notices_api.accounts.apis import UserSummaryOutput
+from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import active_users_by_ids
 from notices_api.core.fields import id_list_field
 from notices_api.core.pagination import CursorPage, paginated_response
@@ -60,7 +61,7 @@ class GroupListApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
-        group = group_create(**serializer.validated_data, created_by=request.user)
+        group = group_create(**serializer.validated_data, created_by=request_user(request))
         return Response(
             GroupOutput(group_get(group_id=group.id)).data, status=status.HTTP_201_CREATED
         )
@@ -113,7 +114,9 @@ class GroupMemberListApi(APIView):
         group = group_get(group_id=group_id)
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
-        users = active_users_by_ids(user_ids=serializer.validated_data["user_ids"], field="user_ids")
+        users = active_users_by_ids(
+            user_ids=serializer.validated_data["user_ids"], field="user_ids"
+        )
         group_members_add(group=group, users=users)
         return Response(GroupOutput(group_get(group_id=group_id)).data)
 

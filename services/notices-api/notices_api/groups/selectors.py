@@ -18,7 +18,7 @@ def group_get(*, group_id: UUID) -> RecipientGroup:
 
 
 def group_members(*, group: RecipientGroup) -> UserQuerySet:
-    return User.objects.filter(recipient_groups=group)
+    return User.objects.get_queryset().filter(recipient_groups=group)
 
 
 def groups_by_ids(*, group_ids: Collection[UUID], field: str) -> list[RecipientGroup]:
@@ -28,6 +28,8 @@ def groups_by_ids(*, group_ids: Collection[UUID], field: str) -> list[RecipientG
     if missing:
         raise InvalidInputError(
             "Some groups do not exist.",
-            field_errors={field: [f"No group with id {group_id}." for group_id in sorted(map(str, missing))]},
+            field_errors={
+                field: [f"No group with id {group_id}." for group_id in sorted(map(str, missing))]
+            },
         )
     return groups

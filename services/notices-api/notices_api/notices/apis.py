@@ -1,5 +1,5 @@
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from notices_api.accounts.apis import UserSummaryOutput
+from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import active_users_by_ids
 from notices_api.core.exceptions import ActionForbiddenError
 from notices_api.core.fields import id_list_field
@@ -26,7 +27,7 @@ from notices_api.notices.selectors import (
     notice_unread_count,
 )
 from notices_api.notices.services import (
-    DraftContent,
+    DraftChanges,
     notice_archive,
     notice_draft_create,
     notice_draft_delete,
@@ -90,7 +91,7 @@ class NoticeDetailOutput(NoticeOutput):
 
 
 def _detail(notice: Notice, request: Request) -> dict[str, Any]:
-    return dict(NoticeDetailOutput(notice, context={"user": request.user}).data)
+    return dict(NoticeDetailOutput(notice, context={"user": request_user(request)}).data)
 
 
 class NoticeInput(serializers.Serializer[Any]):
@@ -113,7 +114,7 @@ class NoticeInput(serializers.Serializer[Any]):
     recipient_group_ids = id_list_field(required=False)
 
 
-def _draft_content(validated: dict[str, Any]) -> DraftContent:
+def _draft_content(validated: dict[str, Any]) -> DraftChanges:
     """Input fields to service arguments: ids become users and groups (one query each)."""
     content: dict[str, Any] = dict(validated)
     if "remind_after_seconds" in content:
@@ -127,7 +128,7 @@ def _draft_content(validated: dict[str, Any]) -> DraftContent:
         content["audience_groups"] = groups_by_ids(
             group_ids=content.pop("recipient_group_ids"), field="recipient_group_ids"
         )
-    return DraftContent(**content)  # type: ignore[typeddict-item]
+    return cast(DraftChanges, content)
 
 
 class _PublisherWrites(APIView):
@@ -154,7 +155,7 @@ class NoticeListApi(_PublisherWrites):
     def get(self, request: Request) -> Response:
         filters = NoticeFilters(**validated_query(self.FilterInput, request))
         return paginated_response(
-            queryset=notice_list(user=request.user, filters=filters),  # type: ignore[arg-type]
+            queryset=notice_list(user=request_user(request), filters=filters),
             # Own notices include drafts, which have no published_at yet.
             ordering=("-created_at",) if filters.authored else ("-published_at",),
             serializer_class=NoticeOutput,
@@ -167,36 +168,36 @@ class NoticeListApi(_PublisherWrites):
         serializer = NoticeInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         notice = notice_draft_create(
-            author=request.user,  # type: ignore[arg-type]
+            author=request_user(request),
             **_draft_content(serializer.validated_data),
         )
-        notice = notice_get(user=request.user, notice_id=notice.id)  # type: ignore[arg-type]
+        notice = notice_get(user=request_user(request), notice_id=notice.id)
         return Response(_detail(notice, request), status=status.HTTP_201_CREATED)
 
 
 class NoticeDetailApi(_PublisherWrites):
     @extend_schema(responses=NoticeDetailOutput)
     def get(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request.user, notice_id=notice_id)  # type: ignore[arg-type]
+        notice = notice_get(user=request_user(request), notice_id=notice_id)
         return Response(_detail(notice, request))
 
     @extend_schema(request=NoticeInput(partial=True), responses=NoticeDetailOutput)
     def patch(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request.user, notice_id=notice_id)  # type: ignore[arg-type]
+        notice = notice_get(user=request_user(request), notice_id=notice_id)
         serializer = NoticeInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         notice_draft_update(
             notice=notice,
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request_user(request),
             **_draft_content(serializer.validated_data),
         )
-        notice = notice_get(user=request.user, notice_id=notice_id)  # type: ignore[arg-type]
+        notice = notice_get(user=request_user(request), notice_id=notice_id)
         return Response(_detail(notice, request))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request.user, notice_id=notice_id)  # type: ignore[arg-type]
-        notice_draft_delete(notice=notice, actor=request.user)  # type: ignore[arg-type]
+        notice = notice_get(user=request_user(request), notice_id=notice_id)
+        notice_draft_delete(notice=notice, actor=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -205,9 +206,9 @@ class NoticePublishApi(APIView):
 
     @extend_schema(request=None, responses=NoticeDetailOutput)
     def post(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request.user, notice_id=notice_id)  # type: ignore[arg-type]
-        notice_publish(notice=notice, actor=request.user)  # type: ignore[arg-type]
-        notice = notice_get(user=request.user, notice_id=notice_id)  # type: ignore[arg-type]
+        notice = notice_get(user=request_user(request), notice_id=notice_id)
+        notice_publish(notice=notice, actor=request_user(request))
+        notice = notice_get(user=request_user(request), notice_id=notice_id)
         return Response(_detail(notice, request))
 
 
@@ -216,9 +217,9 @@ class NoticeArchiveApi(APIView):
 
     @extend_schema(request=None, responses=NoticeDetailOutput)
     def post(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request.user, notice_id=notice_id)  # type: ignore[arg-type]
-        notice_archive(notice=notice, actor=request.user)  # type: ignore[arg-type]
-        notice = notice_get(user=request.user, notice_id=notice_id)  # type: ignore[arg-type]
+        notice = notice_get(user=request_user(request), notice_id=notice_id)
+        notice_archive(notice=notice, actor=request_user(request))
+        notice = notice_get(user=request_user(request), notice_id=notice_id)
         return Response(_detail(notice, request))
 
 
@@ -231,8 +232,8 @@ class NoticeReadApi(APIView):
 
     @extend_schema(request=None, responses={200: Output, 201: Output})
     def post(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request.user, notice_id=notice_id)  # type: ignore[arg-type]
-        receipt, created = notice_mark_read(notice=notice, user=request.user)  # type: ignore[arg-type]
+        notice = notice_get(user=request_user(request), notice_id=notice_id)
+        receipt, created = notice_mark_read(notice=notice, user=request_user(request))
         return Response(
             self.Output({"notice_id": notice.id, "read_at": receipt.read_at}).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -245,7 +246,7 @@ class NoticeUnreadCountApi(APIView):
 
     @extend_schema(responses=Output)
     def get(self, request: Request) -> Response:
-        count = notice_unread_count(user=request.user)  # type: ignore[arg-type]
+        count = notice_unread_count(user=request_user(request))
         return Response(self.Output({"unread": count}).data)
 
 
@@ -268,8 +269,8 @@ class NoticeReceiptsApi(APIView):
 
     @extend_schema(responses=Output)
     def get(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request.user, notice_id=notice_id)  # type: ignore[arg-type]
-        if notice.author_id != request.user.id:
+        notice = notice_get(user=request_user(request), notice_id=notice_id)
+        if notice.author_id != request_user(request).id:
             raise ActionForbiddenError("Only the author of a notice can see its receipts.")
         receipts = notice_receipts(notice=notice)
         read = [r for r in receipts if r.read_at is not None]

@@ -7,6 +7,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from uuid6 import uuid7
 
+from notices_api.accounts.models import User
 from notices_api.core.exceptions import InvalidInputError, StateConflictError
 from notices_api.groups.models import RecipientGroup
 
@@ -88,11 +89,9 @@ class Notice(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="authored_notices"
     )
-    audience_users = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="+", blank=True
-    )
+    audience_users = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
     audience_groups = models.ManyToManyField(RecipientGroup, related_name="notices", blank=True)
-    recipients = models.ManyToManyField(
+    recipients: "models.ManyToManyField[User, NoticeRecipient]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="NoticeRecipient",
         related_name="received_notices",
@@ -176,6 +175,9 @@ class NoticeRecipient(models.Model):
         ]
         indexes = [models.Index(fields=["user", "notice"], name="notice_recipient_by_user")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} <- {self.notice_id}"
+
 
 class ReadReceipt(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
@@ -188,3 +190,6 @@ class ReadReceipt(models.Model):
             models.UniqueConstraint(fields=["notice", "user"], name="read_receipt_once_per_user"),
         ]
         indexes = [models.Index(fields=["user", "notice"], name="read_receipt_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.notice_id} at {self.read_at:%Y-%m-%d %H:%M}"

@@ -23,8 +23,9 @@ from notices_contracts import NoticeArchivedV1, NoticePublishedV1, NoticeReadV1
 SUMMARY_LENGTH = 200
 
 
-class DraftContent(TypedDict, total=False):
-    title: str
+class DraftFields(TypedDict, total=False):
+    """What a draft is made of besides its title; absent keys are left as they are."""
+
     body: str
     category: str
     urgent: bool
@@ -35,14 +36,18 @@ class DraftContent(TypedDict, total=False):
     audience_groups: list[RecipientGroup]
 
 
-def notice_draft_create(*, author: User, title: str, **content: Unpack[DraftContent]) -> Notice:
+class DraftChanges(DraftFields, total=False):
+    title: str
+
+
+def notice_draft_create(*, author: User, title: str, **content: Unpack[DraftFields]) -> Notice:
     notice = Notice(author=author, title=title)
     with transaction.atomic():
         _apply(notice, content)
     return notice
 
 
-def notice_draft_update(*, notice: Notice, actor: User, **changes: Unpack[DraftContent]) -> Notice:
+def notice_draft_update(*, notice: Notice, actor: User, **changes: Unpack[DraftChanges]) -> Notice:
     with transaction.atomic():
         locked = _locked_for_author(notice=notice, actor=actor)
         locked.ensure_status(Notice.Status.DRAFT, action="edited")
@@ -128,7 +133,7 @@ def notice_url(notice: Notice) -> str:
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
-def _apply(notice: Notice, content: DraftContent) -> None:
+def _apply(notice: Notice, content: DraftFields) -> None:
     audience_users = content.pop("audience_users", None)
     audience_groups = content.pop("audience_groups", None)
     for field, value in content.items():
@@ -163,7 +168,8 @@ def _audience_user_ids(notice: Notice) -> set[UUID]:
 def _published_event(
     notice: Notice, *, recipient_ids: list[UUID], group_ids: list[UUID]
 ) -> NoticePublishedV1:
-    assert notice.published_at is not None and notice.visible_from is not None
+    assert notice.published_at is not None
+    assert notice.visible_from is not None
     return NoticePublishedV1(
         notice_id=notice.id,
         version=notice.version,

@@ -1,6 +1,7 @@
 """Reads as QuerySet methods, and the invariants the database itself enforces."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -29,10 +30,12 @@ def test_visible_to_means_published_addressed_and_inside_the_window(
 
 
 def test_with_read_state_and_unread_by(published, recipient):
-    assert Notice.objects.with_read_state(recipient).get().is_read is False
+    notice: Any = Notice.objects.with_read_state(recipient).get()
+    assert notice.is_read is False
     assert list(Notice.objects.unread_by(recipient)) == [published]
     notice_mark_read(notice=published, user=recipient)
-    assert Notice.objects.with_read_state(recipient).get().is_read is True
+    notice = Notice.objects.with_read_state(recipient).get()
+    assert notice.is_read is True
     assert not Notice.objects.unread_by(recipient).exists()
 
 

@@ -1,4 +1,7 @@
-"""``manage.py create_user --username U --email E [--publisher] [--password P]``: prints the token."""
+"""``manage.py create_user --username U --email E [--publisher] [--password P]``.
+
+Prints the API token of the new user, for scripts, demos and tests.
+"""
 
 from typing import Any
 
