@@ -13,6 +13,7 @@ from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import user_list
 from notices_api.accounts.services import ProfileChanges, auth_token_for, user_profile_update
 from notices_api.accounts.validators import validate_locale, validate_timezone
+from notices_api.core.fields import StrictCharField, StrictEmailField
 from notices_api.core.pagination import CursorPage, paginated_response
 from notices_api.core.permissions import IsPublisher
 from notices_api.core.validation import validated_query
@@ -33,8 +34,8 @@ class AuthTokenApi(APIView):
     throttle_scope = "auth"
 
     class Input(serializers.Serializer[Any]):
-        username = serializers.CharField(max_length=150)
-        password = serializers.CharField(max_length=128, trim_whitespace=False)
+        username = StrictCharField(max_length=150)
+        password = StrictCharField(max_length=128, trim_whitespace=False)
 
     class Output(serializers.Serializer[Any]):
         token = serializers.CharField()
@@ -56,12 +57,10 @@ class MeApi(APIView):
     """The caller's own profile: where and how notices reach them."""
 
     class Input(serializers.Serializer[Any]):
-        email = serializers.EmailField(required=False)
-        display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-        timezone = serializers.CharField(
-            max_length=64, required=False, validators=[validate_timezone]
-        )
-        locale = serializers.CharField(max_length=16, required=False, validators=[validate_locale])
+        email = StrictEmailField(required=False)
+        display_name = StrictCharField(max_length=150, required=False, allow_blank=True)
+        timezone = StrictCharField(max_length=64, required=False, validators=[validate_timezone])
+        locale = StrictCharField(max_length=16, required=False, validators=[validate_locale])
 
     class Output(serializers.Serializer[User]):
         id = serializers.UUIDField()
@@ -94,7 +93,7 @@ class UserListApi(APIView):
     pagination_class = CursorPage
 
     class FilterInput(serializers.Serializer[Any]):
-        search = serializers.CharField(max_length=150, required=False)
+        search = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
     @extend_schema(parameters=[FilterInput], responses=UserSummaryOutput(many=True))
     def get(self, request: Request) -> Response:

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from notices_api.accounts.apis import UserSummaryOutput
 from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import active_users_by_ids
-from notices_api.core.fields import id_list_field
+from notices_api.core.fields import StrictCharField, id_list_field
 from notices_api.core.pagination import CursorPage, paginated_response
 from notices_api.core.permissions import IsPublisher
 from notices_api.core.validation import validated_query
@@ -40,11 +40,11 @@ class GroupListApi(APIView):
     pagination_class = CursorPage
 
     class FilterInput(serializers.Serializer[Any]):
-        search = serializers.CharField(max_length=120, required=False)
+        search = serializers.CharField(max_length=120, required=False, allow_blank=True)
 
     class Input(serializers.Serializer[Any]):
-        name = serializers.CharField(max_length=120)
-        description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+        name = StrictCharField(max_length=120)
+        description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
     @extend_schema(parameters=[FilterInput], responses=GroupOutput(many=True))
     def get(self, request: Request) -> Response:
@@ -71,8 +71,8 @@ class GroupDetailApi(APIView):
     permission_classes = (IsPublisher,)
 
     class Input(serializers.Serializer[Any]):
-        name = serializers.CharField(max_length=120, required=False)
-        description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+        name = StrictCharField(max_length=120, required=False)
+        description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
     @extend_schema(responses=GroupOutput)
     def get(self, request: Request, group_id: UUID) -> Response:

@@ -13,7 +13,12 @@ from notices_api.accounts.apis import UserSummaryOutput
 from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import active_users_by_ids
 from notices_api.core.exceptions import ActionForbiddenError
-from notices_api.core.fields import id_list_field
+from notices_api.core.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    id_list_field,
+)
 from notices_api.core.pagination import CursorPage, paginated_response
 from notices_api.core.permissions import IsPublisher
 from notices_api.core.validation import validated_query
@@ -95,15 +100,15 @@ def _detail(notice: Notice, request: Request) -> dict[str, Any]:
 
 
 class NoticeInput(serializers.Serializer[Any]):
-    title = serializers.CharField(max_length=200)
-    body = serializers.CharField(max_length=20_000, allow_blank=True, required=False)
-    category = serializers.CharField(max_length=50, required=False, default=DEFAULT_CATEGORY)
-    urgent = serializers.BooleanField(required=False, default=False)
+    title = StrictCharField(max_length=200)
+    body = StrictCharField(max_length=20_000, allow_blank=True, required=False)
+    category = StrictCharField(max_length=50, required=False, default=DEFAULT_CATEGORY)
+    urgent = StrictBooleanField(required=False, default=False)
     visible_from = serializers.DateTimeField(
         allow_null=True, required=False, help_text="Default: when it is published."
     )
     visible_until = serializers.DateTimeField(allow_null=True, required=False)
-    remind_after_seconds = serializers.IntegerField(
+    remind_after_seconds = StrictIntegerField(
         min_value=60,
         max_value=MAX_REMIND_AFTER_SECONDS,
         allow_null=True,
@@ -148,8 +153,8 @@ class NoticeListApi(_PublisherWrites):
             required=False, default=False, help_text="List my own notices, in every status."
         )
         unread = serializers.BooleanField(required=False, default=False)
-        category = serializers.CharField(max_length=50, required=False)
-        search = serializers.CharField(max_length=200, required=False)
+        category = serializers.CharField(max_length=50, required=False, allow_blank=True)
+        search = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
     @extend_schema(parameters=[FilterInput], responses=NoticeOutput(many=True))
     def get(self, request: Request) -> Response:

@@ -57,7 +57,15 @@ def test_validation_errors_point_at_fields(client_for, publisher):
             "detail": "Ensure this field has no more than 120 characters.",
             "code": "max_length",
         },
+        # A number is not a string, even though it could be made into one.
+        {"pointer": "#/description", "detail": "Not a valid string.", "code": "invalid"},
     ]
+
+
+def test_bad_page_size_is_400(client_for, recipient):
+    response = client_for(recipient).get("/api/v1/notices/", {"page_size": "0"})
+    problem = assert_problem(response, 400)
+    assert problem["errors"][0]["parameter"] == "page_size"
 
 
 def test_malformed_json_is_400(client_for, publisher):
