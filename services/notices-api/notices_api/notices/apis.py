@@ -1,5 +1,6 @@
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
@@ -170,13 +171,11 @@ class NoticeListApi(_PublisherWrites):
 
     @extend_schema(request=NoticeInput, responses={201: NoticeDetailOutput})
     def post(self, request: Request) -> Response:
+        user = request_user(request)
         serializer = NoticeInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        notice = notice_draft_create(
-            author=request_user(request),
-            **_draft_content(serializer.validated_data),
-        )
-        notice = notice_get(user=request_user(request), notice_id=notice.id)
+        notice = notice_draft_create(author=user, **_draft_content(serializer.validated_data))
+        notice = notice_get(user=user, notice_id=notice.id)
         return Response(_detail(notice, request), status=status.HTTP_201_CREATED)
 
 
@@ -188,44 +187,43 @@ class NoticeDetailApi(_PublisherWrites):
 
     @extend_schema(request=NoticeInput(partial=True), responses=NoticeDetailOutput)
     def patch(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request_user(request), notice_id=notice_id)
+        user = request_user(request)
+        notice = notice_get(user=user, notice_id=notice_id)
         serializer = NoticeInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        notice_draft_update(
-            notice=notice,
-            actor=request_user(request),
-            **_draft_content(serializer.validated_data),
-        )
-        notice = notice_get(user=request_user(request), notice_id=notice_id)
-        return Response(_detail(notice, request))
+        notice_draft_update(notice=notice, actor=user, **_draft_content(serializer.validated_data))
+        return Response(_detail(notice_get(user=user, notice_id=notice_id), request))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request_user(request), notice_id=notice_id)
-        notice_draft_delete(notice=notice, actor=request_user(request))
+        user = request_user(request)
+        notice_draft_delete(notice=notice_get(user=user, notice_id=notice_id), actor=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class NoticePublishApi(APIView):
+class _NoticeTransitionApi(APIView):
+    """POST moves the caller's notice on through ``transition`` and returns it."""
+
     permission_classes = (IsPublisher,)
+    transition: ClassVar[Callable[..., Notice]]
 
     @extend_schema(request=None, responses=NoticeDetailOutput)
     def post(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request_user(request), notice_id=notice_id)
-        notice_publish(notice=notice, actor=request_user(request))
-        notice = notice_get(user=request_user(request), notice_id=notice_id)
-        return Response(_detail(notice, request))
+        user = request_user(request)
+        type(self).transition(notice=notice_get(user=user, notice_id=notice_id), actor=user)
+        return Response(_detail(notice_get(user=user, notice_id=notice_id), request))
 
 
-class NoticeArchiveApi(APIView):
-    permission_classes = (IsPublisher,)
+class NoticePublishApi(_NoticeTransitionApi):
+    """Freeze the audience and publish the draft (records notice.published)."""
 
-    @extend_schema(request=None, responses=NoticeDetailOutput)
-    def post(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request_user(request), notice_id=notice_id)
-        notice_archive(notice=notice, actor=request_user(request))
-        notice = notice_get(user=request_user(request), notice_id=notice_id)
-        return Response(_detail(notice, request))
+    transition = staticmethod(notice_publish)
+
+
+class NoticeArchiveApi(_NoticeTransitionApi):
+    """Withdraw a published notice (records notice.archived)."""
+
+    transition = staticmethod(notice_archive)
 
 
 class NoticeReadApi(APIView):
@@ -237,8 +235,9 @@ class NoticeReadApi(APIView):
 
     @extend_schema(request=None, responses={200: Output, 201: Output})
     def post(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request_user(request), notice_id=notice_id)
-        receipt, created = notice_mark_read(notice=notice, user=request_user(request))
+        user = request_user(request)
+        notice = notice_get(user=user, notice_id=notice_id)
+        receipt, created = notice_mark_read(notice=notice, user=user)
         return Response(
             self.Output({"notice_id": notice.id, "read_at": receipt.read_at}).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -274,8 +273,9 @@ class NoticeReceiptsApi(APIView):
 
     @extend_schema(responses=Output)
     def get(self, request: Request, notice_id: UUID) -> Response:
-        notice = notice_get(user=request_user(request), notice_id=notice_id)
-        if notice.author_id != request_user(request).id:
+        user = request_user(request)
+        notice = notice_get(user=user, notice_id=notice_id)
+        if notice.author_id != user.id:
             raise ActionForbiddenError("Only the author of a notice can see its receipts.")
         receipts = notice_receipts(notice=notice)
         read = [r for r in receipts if r.read_at is not None]
