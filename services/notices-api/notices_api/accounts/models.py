@@ -1,8 +1,8 @@
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
-from django.db import models
+from django.db import models, transaction
 from uuid6 import uuid7
 
 from notices_api.accounts.validators import validate_locale, validate_timezone
@@ -31,6 +31,22 @@ class UserManager(DjangoUserManager["User"]):
 
     def active(self) -> UserQuerySet:
         return self.get_queryset().active()
+
+    def _create_user(
+        self, username: str, email: str | None, password: str | None, **extra_fields: Any
+    ) -> "User":
+        # createsuperuser and scripts create users here, not through user_create; the
+        # notifier must hear of those users too. (services imports this module, hence late.)
+        from notices_api.accounts.services import recipient_changes_record
+
+        with transaction.atomic(using=self._db):
+            # Private in Django, absent from the stubs; both create_user and
+            # create_superuser go through it.
+            user: User = super()._create_user(  # type: ignore[misc]
+                username, email, password, **extra_fields
+            )
+            recipient_changes_record(user=user, before=None)
+        return user
 
 
 class User(AbstractUser):

@@ -34,6 +34,14 @@ def test_creating_a_user_records_recipient_updated():
     assert not user.is_publisher
 
 
+def test_users_made_by_createsuperuser_or_scripts_are_announced_too():
+    admin = User.objects.create_superuser("root", "root@example.org", "pw-123456789")
+    plain = User.objects.create_user("script", "script@example.org")
+
+    announced = {event.aggregate_id for event in events_of(RECIPIENT_UPDATED_V1)}
+    assert announced == {str(admin.id), str(plain.id)}
+
+
 def test_a_publisher_holds_the_permission_not_staff():
     user = user_create(username="pub", email="pub@example.org", is_publisher=True)
     fresh = User.objects.get(pk=user.pk)
