@@ -67,10 +67,11 @@ def manage(env: dict[str, str], *args: str) -> str:
         [sys.executable, "manage.py", *args],
         cwd=SERVICE_DIR,
         env=env,
-        check=True,
         capture_output=True,
         text=True,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr}")
     return done.stdout.strip()
 
 
