@@ -61,7 +61,9 @@ def notice_draft_delete(*, notice: Notice, actor: User) -> None:
     with transaction.atomic():
         locked = _locked_for_author(notice=notice, actor=actor)
         if locked.status != Notice.Status.DRAFT:
-            raise StateConflictError("A published notice can't be deleted; archive it instead.")
+            raise StateConflictError(
+                "Only a draft can be deleted; archive a published notice instead."
+            )
         locked.delete()
 
 

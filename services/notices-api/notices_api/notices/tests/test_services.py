@@ -169,7 +169,7 @@ def test_only_a_draft_can_be_edited_published_or_deleted(published, publisher):
         notice_draft_update(notice=published, actor=publisher, title="New")
     with pytest.raises(StateConflictError):
         notice_publish(notice=published, actor=publisher)
-    with pytest.raises(StateConflictError, match="archive it instead"):
+    with pytest.raises(StateConflictError, match="archive a published notice instead"):
         notice_draft_delete(notice=published, actor=publisher)
     assert len(events_of(NOTICE_PUBLISHED_V1)) == 1
 
