@@ -20,11 +20,8 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class StrictEmailField(serializers.EmailField):
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+class StrictEmailField(StrictCharField, serializers.EmailField):
+    """EmailField's validation, StrictCharField's refusal of non-strings."""
 
 
 class StrictIntegerField(serializers.IntegerField):
