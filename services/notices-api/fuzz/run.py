@@ -208,6 +208,8 @@ def main() -> int:
                         sys.executable,
                         "-m",
                         "schemathesis.cli",
+                        "--config-file",
+                        str(config),
                         "run",
                         f"{base}/api/schema/",
                         "--header",
@@ -225,7 +227,8 @@ def main() -> int:
                         "1",
                         "--no-color",
                     ],
-                    cwd=SERVICE_DIR,
+                    # schemathesis keeps a cache in its working directory; var/ is ignored.
+                    cwd=config.parent,
                     env=env,
                 )
                 if result.returncode != 0:
