@@ -48,6 +48,10 @@ test-notifier: setup ## notifier unit and integration tests
 test-system: setup ## cross-service tests: architecture boundaries, contract use, e2e
 	$(RUN) pytest tests
 
+.PHONY: fuzz
+fuzz: setup ## schemathesis against a live notices-api, as publisher and recipient (FUZZ_SEED, FUZZ_MAX_EXAMPLES)
+	cd $(API_DIR) && $(RUN) python fuzz/run.py
+
 .PHONY: contracts
 contracts: setup ## regenerate the committed JSON Schemas and AsyncAPI document from the models
 	$(RUN) python -m notices_contracts.artifacts contracts

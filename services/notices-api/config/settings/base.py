@@ -29,10 +29,13 @@ INSTALLED_APPS = [
     "notices_api.core",
     "notices_api.accounts",
     "notices_api.outbox",
+    "notices_api.groups",
+    "notices_api.notices",
 ]
 
 MIDDLEWARE = [
     "notices_api.core.middleware.RequestContextMiddleware",
+    "notices_api.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -91,7 +94,51 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 # Public base URL of the API, used for links carried in events (notice.published url).
-PUBLIC_BASE_URL = os.environ.get("NOTICES_PUBLIC_BASE_URL", "http://localhost:8000")
+PUBLIC_BASE_URL = os.environ.get("NOTICES_PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+
+# HTTP API
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: an unauthenticated API call gets 401 with WWW-Authenticate: Token.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("THROTTLE_RATE_ANON", "60/minute"),
+        "user": os.environ.get("THROTTLE_RATE_USER", "1200/minute"),
+        # Password guessing on the token endpoint, counted per client address.
+        "auth": os.environ.get("THROTTLE_RATE_AUTH", "20/minute"),
+    },
+    "EXCEPTION_HANDLER": "notices_api.core.problems.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "notices_api.core.schema.ProblemAwareAutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Problem details (RFC 9457): ``type`` is this prefix plus a slug, e.g. validation-error.
+PROBLEM_TYPE_BASE = "urn:notices:problem:"
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "notices-api",
+    "DESCRIPTION": (
+        "Publishers address notices to users and groups; recipients list and read them. "
+        "Every error is an RFC 9457 problem (application/problem+json)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"NoticeStatusEnum": "notices_api.notices.models.Notice.Status"},
+}
 
 # Outbox and relay
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@localhost:5672/")

@@ -24,3 +24,14 @@ else:
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 OUTBOX_EXCHANGE = f"notices.events.test.{RUN_ID}"
+
+# Throttling stays on (as in production), with limits no test run reaches; the
+# throttling test lowers them itself.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "100000/minute",
+        "user": "100000/minute",
+        "auth": "100000/minute",
+    },
+}

@@ -1,0 +1,100 @@
+"""Writes on users. Every change the notifier must know about records ``recipient.updated``."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Permission
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from notices_api.accounts.models import PUBLISH_PERMISSION_CODENAME, User
+from notices_api.outbox.services import outbox_event_record
+from notices_contracts import RecipientUpdatedV1
+
+
+def recipient_snapshot(user: User) -> RecipientUpdatedV1:
+    """What the notifier knows of a user: how and whether to reach them."""
+    return RecipientUpdatedV1(
+        user_id=user.id,
+        email=user.email or None,
+        display_name=user.display_name,
+        timezone=user.timezone,
+        locale=user.locale,
+        is_active=user.is_active,
+    )
+
+
+def recipient_changes_record(*, user: User, before: RecipientUpdatedV1 | None) -> None:
+    """Record ``recipient.updated`` for a new user (``before`` None) or a changed one."""
+    after = recipient_snapshot(user)
+    if after != before:
+        outbox_event_record(data=after, aggregate_id=user.id)
+
+
+def user_create(
+    *,
+    username: str,
+    email: str,
+    password: str | None = None,
+    display_name: str = "",
+    is_publisher: bool = False,
+) -> User:
+    user = User(username=username, email=email, display_name=display_name)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.full_clean(exclude=["password"])
+    with transaction.atomic():
+        user.save()
+        if is_publisher:
+            user.user_permissions.add(
+                Permission.objects.get(
+                    content_type__app_label="accounts", codename=PUBLISH_PERMISSION_CODENAME
+                )
+            )
+        recipient_changes_record(user=user, before=None)
+    return user
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProfileChanges:
+    """Fields a user may change on themselves; None leaves a field as it is."""
+
+    email: str | None = None
+    display_name: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+
+
+def user_profile_update(*, user: User, changes: ProfileChanges) -> User:
+    with transaction.atomic():
+        # The lock orders this user's recipient.updated events as their commits are ordered.
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = recipient_snapshot(locked)
+        updated_fields = []
+        for field in ("email", "display_name", "timezone", "locale"):
+            value = getattr(changes, field)
+            if value is not None and value != getattr(locked, field):
+                setattr(locked, field, value)
+                updated_fields.append(field)
+        if updated_fields:
+            locked.full_clean(exclude=["password"])
+            locked.save(update_fields=updated_fields)
+            recipient_changes_record(user=locked, before=before)
+    return locked
+
+
+def user_set_active(*, user: User, is_active: bool) -> User:
+    """(De)activate a user; the notifier stops or resumes delivering to them."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = recipient_snapshot(locked)
+        locked.is_active = is_active
+        locked.save(update_fields=["is_active"])
+        recipient_changes_record(user=locked, before=before)
+    return locked
+
+
+def auth_token_for(*, user: User) -> str:
+    token, _ = Token.objects.get_or_create(user=user)
+    return str(token.key)

@@ -1,0 +1,34 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from rest_framework.authtoken.models import Token
+
+from notices_api.accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_prints_the_token_of_the_new_publisher():
+    out = StringIO()
+    call_command(
+        "create_user",
+        "--username",
+        "pat",
+        "--email",
+        "pat@example.org",
+        "--publisher",
+        "--password",
+        "s3cret-pass",
+        stdout=out,
+    )
+
+    user = User.objects.get(username="pat")
+    assert out.getvalue().strip() == Token.objects.get(user=user).key
+    assert user.is_publisher
+    assert user.check_password("s3cret-pass")
+
+
+def test_refuses_a_taken_username(recipient):
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("create_user", "--username", "bob", "--email", "b@example.org")

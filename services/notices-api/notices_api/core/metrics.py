@@ -1,0 +1,95 @@
+"""Prometheus metrics: HTTP requests by route template, and the outbox backlog.
+
+The backlog is read from the database at scrape time, so every API replica
+reports the same shared figure; alert on it rather than on per-process counters.
+"""
+
+import time
+from collections.abc import Callable, Iterator
+
+import structlog
+from django.db import DatabaseError
+from django.db.models import Count, Min
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from notices_api.outbox.models import OutboxEvent
+
+logger = structlog.get_logger(__name__)
+
+UNMATCHED_ROUTE = "<unmatched>"
+
+HTTP_REQUESTS = Counter(
+    "notices_api_http_requests",
+    "HTTP requests handled, by method, route template and status code.",
+    ["method", "route", "status"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "notices_api_http_request_duration_seconds",
+    "Time to handle an HTTP request, by method and route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+
+
+def route_template(request: HttpRequest) -> str:
+    """``/api/v1/notices/<uuid:notice_id>/`` rather than the path: bounded label values."""
+    match = request.resolver_match
+    return f"/{match.route}" if match is not None and match.route else UNMATCHED_ROUTE
+
+
+class RequestMetricsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        route = route_template(request)
+        method = request.method or ""
+        HTTP_REQUEST_DURATION.labels(method, route).observe(time.perf_counter() - started)
+        HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
+        return response
+
+
+class OutboxBacklogCollector(Collector):
+    """Pending outbox rows and the age of the oldest one, queried on each scrape."""
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield from self._families()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            pending = OutboxEvent.objects.pending().aggregate(
+                count=Count("id"), oldest=Min("created_at")
+            )
+        except DatabaseError as error:
+            # /metrics stays up without its database; /readyz reports the outage.
+            logger.warning("outbox_metrics_unavailable", error=str(error))
+            return
+        backlog, oldest_age = self._families()
+        backlog.add_metric([], pending["count"])
+        oldest_at = pending["oldest"]
+        oldest_age.add_metric(
+            [], (timezone.now() - oldest_at).total_seconds() if oldest_at is not None else 0.0
+        )
+        yield backlog
+        yield oldest_age
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily(
+                "notices_api_outbox_pending_events", "Outbox events not yet published."
+            ),
+            GaugeMetricFamily(
+                "notices_api_outbox_oldest_pending_age_seconds",
+                "Age of the oldest pending outbox event (0 when none is pending).",
+            ),
+        )
+
+
+REGISTRY.register(OutboxBacklogCollector())

@@ -1,0 +1,15 @@
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+
+class IsPublisher(BasePermission):
+    """Holds the publish_notices permission (see accounts.models.User.is_publisher)."""
+
+    message = "Only publishers may do this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user: Any = request.user
+        return bool(user and user.is_authenticated and user.is_publisher)

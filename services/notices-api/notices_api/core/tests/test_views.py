@@ -1,0 +1,60 @@
+from datetime import UTC, datetime
+
+import pytest
+from django.db import DatabaseError
+
+from notices_api.outbox.models import OutboxEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_readyz_checks_the_database(client, monkeypatch):
+    assert client.get("/readyz").status_code == 200
+
+    def unreachable(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr("notices_api.core.views.connection.cursor", unreachable)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def sample(body: str, name: str, **labels: str) -> float | None:
+    wanted = ",".join(f'{key}="{value}"' for key, value in labels.items())
+    prefix = f"{name}{{{wanted}}} " if labels else f"{name} "
+    for line in body.splitlines():
+        if line.startswith(prefix):
+            return float(line.removeprefix(prefix))
+    return None
+
+
+def test_metrics_count_requests_by_route_template(client_for, recipient, client):
+    api = client_for(recipient)
+    before = client.get("/metrics").content.decode()
+    labels = {"method": "GET", "route": "/api/v1/notices/<uuid:notice_id>/", "status": "404"}
+    start = sample(before, "notices_api_http_requests_total", **labels) or 0.0
+    api.get("/api/v1/notices/01a20277-39c7-75f9-8714-41be76f78c40/")
+    api.get("/api/v1/notices/01a20277-39c7-75f9-8714-41be76f78c41/")
+
+    body = client.get("/metrics").content.decode()
+    assert sample(body, "notices_api_http_requests_total", **labels) == start + 2
+    assert "notices_api_http_request_duration_seconds_bucket" in body
+
+
+def test_metrics_report_the_outbox_backlog(client, published):
+    OutboxEvent.objects.update(created_at=datetime(2020, 1, 1, tzinfo=UTC))
+    body = client.get("/metrics").content.decode()
+    assert sample(body, "notices_api_outbox_pending_events") == OutboxEvent.objects.count()
+    oldest_age = sample(body, "notices_api_outbox_oldest_pending_age_seconds")
+    assert oldest_age is not None
+    assert oldest_age > 3600 * 24 * 365
+
+    OutboxEvent.objects.update(status=OutboxEvent.Status.PUBLISHED)
+    body = client.get("/metrics").content.decode()
+    assert sample(body, "notices_api_outbox_pending_events") == 0
+    assert sample(body, "notices_api_outbox_oldest_pending_age_seconds") == 0

@@ -1,0 +1,69 @@
+"""Probes, metrics, and Django's error handlers (which answer with problem details)."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import structlog
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from notices_api.core.problems import problem_response
+
+logger = structlog.get_logger(__name__)
+
+View = Callable[[HttpRequest], HttpResponse]
+
+
+def _get_only(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method not in {"GET", "HEAD"}:
+            response = problem_response(
+                request, status=405, detail=f'Method "{request.method}" not allowed.'
+            )
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request)
+
+    return wrapper
+
+
+@_get_only
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Deliberately touches nothing else."""
+    return JsonResponse({"status": "ok"})
+
+
+@_get_only
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness: the database answers a query."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError as error:
+        logger.warning("readiness_check_failed", error=str(error))
+        return problem_response(request, status=503, detail="The database is not reachable.")
+    return JsonResponse({"status": "ok"})
+
+
+@_get_only
+def metrics(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return problem_response(request, status=400, detail="The request could not be understood.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return problem_response(request, status=403, detail="You may not access this resource.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return problem_response(request, status=404, detail="No resource at this address.")
+
+
+def server_error(request: HttpRequest, *args: Any) -> HttpResponse:
+    return problem_response(request, status=500, detail="An unexpected error occurred.")

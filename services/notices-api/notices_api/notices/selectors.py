@@ -1,0 +1,67 @@
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from django.db.models import OuterRef, Subquery
+
+from notices_api.accounts.models import User
+from notices_api.core.exceptions import NotFoundError
+from notices_api.notices.models import Notice, NoticeQuerySet, NoticeRecipient, ReadReceipt
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeFilters:
+    authored: bool = False
+    unread: bool = False
+    category: str | None = None
+    search: str | None = None
+
+
+def notice_list(*, user: User, filters: NoticeFilters) -> NoticeQuerySet:
+    """What the user may read now, or (``authored``) their own notices in every status."""
+    notices = (
+        Notice.objects.authored_by(user) if filters.authored else Notice.objects.visible_to(user)
+    )
+    if filters.unread:
+        notices = notices.unread_by(user)
+    if filters.category:
+        notices = notices.in_category(filters.category)
+    if filters.search:
+        notices = notices.search(filters.search)
+    return notices.for_listing().with_read_state(user)
+
+
+def notice_get(*, user: User, notice_id: UUID) -> Notice:
+    """A notice the user may see (as recipient or author); otherwise NotFoundError, no hint."""
+    notice = (
+        Notice.objects.visible_or_authored_by(user)
+        .for_listing()
+        .with_read_state(user)
+        .filter(pk=notice_id)
+        .first()
+    )
+    if notice is None:
+        raise NotFoundError("No such notice.")
+    return notice
+
+
+def notice_unread_count(*, user: User) -> int:
+    return Notice.objects.visible_to(user).unread_by(user).count()
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    user: User
+    read_at: datetime | None
+
+
+def notice_receipts(*, notice: Notice) -> list[Receipt]:
+    """Every frozen recipient with the time they first read the notice (None: not yet)."""
+    read_at = ReadReceipt.objects.filter(notice=notice, user=OuterRef("user")).values("read_at")
+    rows = (
+        NoticeRecipient.objects.filter(notice=notice)
+        .select_related("user")
+        .annotate(read_at=Subquery(read_at[:1]))
+        .order_by("user__username")
+    )
+    return [Receipt(user=row.user, read_at=row.read_at) for row in rows]

@@ -1,0 +1,192 @@
+"""Writes on notices. Each event-writing service locks the notice row first, so one
+notice's events enter the outbox in the order their transactions commit."""
+
+from datetime import datetime, timedelta
+from typing import TypedDict, Unpack
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
+
+from notices_api.accounts.models import User
+from notices_api.core.exceptions import ActionForbiddenError, NotFoundError, StateConflictError
+from notices_api.groups.models import RecipientGroup
+from notices_api.notices.models import Notice, NoticeRecipient, ReadReceipt
+from notices_api.outbox.services import outbox_event_record
+from notices_contracts import NoticeArchivedV1, NoticePublishedV1, NoticeReadV1
+
+SUMMARY_LENGTH = 200
+
+
+class DraftFields(TypedDict, total=False):
+    """What a draft is made of besides its title; absent keys are left as they are."""
+
+    body: str
+    category: str
+    urgent: bool
+    visible_from: datetime | None
+    visible_until: datetime | None
+    remind_after: timedelta | None
+    audience_users: list[User]
+    audience_groups: list[RecipientGroup]
+
+
+class DraftChanges(DraftFields, total=False):
+    title: str
+
+
+def notice_draft_create(*, author: User, title: str, **content: Unpack[DraftFields]) -> Notice:
+    notice = Notice(author=author, title=title)
+    with transaction.atomic():
+        _apply(notice, content)
+    return notice
+
+
+def notice_draft_update(*, notice: Notice, actor: User, **changes: Unpack[DraftChanges]) -> Notice:
+    with transaction.atomic():
+        locked = _locked_for_author(notice=notice, actor=actor)
+        locked.ensure_status(Notice.Status.DRAFT, action="edited")
+        if changes:
+            locked.version += 1
+            _apply(locked, changes)
+    return locked
+
+
+def notice_draft_delete(*, notice: Notice, actor: User) -> None:
+    with transaction.atomic():
+        locked = _locked_for_author(notice=notice, actor=actor)
+        if locked.status != Notice.Status.DRAFT:
+            raise StateConflictError(
+                "Only a draft can be deleted; archive a published notice instead."
+            )
+        locked.delete()
+
+
+def notice_publish(*, notice: Notice, actor: User) -> Notice:
+    """Freeze the audience to users and record ``notice.published``."""
+    with transaction.atomic():
+        locked = _locked_for_author(notice=notice, actor=actor)
+        locked.ensure_status(Notice.Status.DRAFT, action="published")
+        recipient_ids = sorted(_audience_user_ids(locked), key=str)
+        if not recipient_ids:
+            raise StateConflictError(
+                "A notice needs at least one active recipient to be published."
+            )
+        published_at = timezone.now()
+        locked.mark_published(at=published_at)
+        locked.save()
+        NoticeRecipient.objects.bulk_create(
+            NoticeRecipient(notice=locked, user_id=user_id) for user_id in recipient_ids
+        )
+        group_ids = sorted(locked.audience_groups.values_list("id", flat=True), key=str)
+        outbox_event_record(
+            data=_published_event(locked, recipient_ids=recipient_ids, group_ids=group_ids),
+            aggregate_id=locked.id,
+            occurred_at=published_at,
+        )
+    return locked
+
+
+def notice_archive(*, notice: Notice, actor: User) -> Notice:
+    with transaction.atomic():
+        locked = _locked_for_author(notice=notice, actor=actor)
+        archived_at = timezone.now()
+        locked.mark_archived(at=archived_at)
+        locked.save()
+        outbox_event_record(
+            data=NoticeArchivedV1(notice_id=locked.id, archived_at=archived_at),
+            aggregate_id=locked.id,
+            occurred_at=archived_at,
+        )
+    return locked
+
+
+def notice_mark_read(*, notice: Notice, user: User) -> tuple[ReadReceipt, bool]:
+    """The user's receipt, and whether this call created it (and so recorded ``notice.read``)."""
+    with transaction.atomic():
+        locked = Notice.objects.select_for_update().visible_to(user).filter(pk=notice.pk).first()
+        if locked is None:
+            raise NotFoundError("No such notice.")
+        receipt = ReadReceipt.objects.filter(notice=locked, user=user).first()
+        if receipt is not None:
+            return receipt, False
+        receipt = ReadReceipt.objects.create(notice=locked, user=user, read_at=timezone.now())
+        outbox_event_record(
+            data=NoticeReadV1(notice_id=locked.id, user_id=user.id, read_at=receipt.read_at),
+            aggregate_id=locked.id,
+            occurred_at=receipt.read_at,
+        )
+    return receipt, True
+
+
+def notice_summary(body: str) -> str:
+    """A short plain-text excerpt of the body, for a mail preview or a push line."""
+    text = " ".join(strip_tags(body).split())
+    return Truncator(text).chars(SUMMARY_LENGTH)
+
+
+def notice_url(notice: Notice) -> str:
+    path = reverse("notices:detail", kwargs={"notice_id": notice.id})
+    return f"{settings.PUBLIC_BASE_URL}{path}"
+
+
+def _apply(notice: Notice, content: DraftFields) -> None:
+    audience_users = content.pop("audience_users", None)
+    audience_groups = content.pop("audience_groups", None)
+    for field, value in content.items():
+        setattr(notice, field, value)
+    notice.full_clean(exclude=["author", "audience_users", "audience_groups", "recipients"])
+    notice.save()
+    if audience_users is not None:
+        notice.audience_users.set(audience_users)
+    if audience_groups is not None:
+        notice.audience_groups.set(audience_groups)
+
+
+def _locked_for_author(*, notice: Notice, actor: User) -> Notice:
+    locked = Notice.objects.select_for_update().get(pk=notice.pk)
+    if locked.author_id != actor.id:
+        raise ActionForbiddenError("Only the author of a notice can change it.")
+    return locked
+
+
+def _audience_user_ids(notice: Notice) -> set[UUID]:
+    members = RecipientGroup.members.through.objects.filter(
+        recipientgroup__in=notice.audience_groups.all()
+    ).values("user_id")
+    chosen = notice.audience_users.values("id")
+    return set(
+        User.objects.active()
+        .filter(Q(id__in=chosen) | Q(id__in=members))
+        .values_list("id", flat=True)
+    )
+
+
+def _published_event(
+    notice: Notice, *, recipient_ids: list[UUID], group_ids: list[UUID]
+) -> NoticePublishedV1:
+    assert notice.published_at is not None
+    assert notice.visible_from is not None
+    return NoticePublishedV1(
+        notice_id=notice.id,
+        version=notice.version,
+        title=notice.title,
+        summary=notice_summary(notice.body),
+        category=notice.category,
+        urgent=notice.urgent,
+        published_at=notice.published_at,
+        visible_from=notice.visible_from,
+        visible_until=notice.visible_until,
+        author_id=notice.author_id,
+        recipient_ids=recipient_ids,
+        group_ids=group_ids,
+        remind_after_seconds=(
+            int(notice.remind_after.total_seconds()) if notice.remind_after else None
+        ),
+        url=notice_url(notice),
+    )
