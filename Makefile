@@ -64,3 +64,7 @@ lint: setup ## ruff (lint + format check) and mypy
 format: setup ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+.PHONY: bench-relay
+bench-relay: setup ## outbox relay vs kombu/aio-pika baselines + commit-to-confirm latency (PostgreSQL, RabbitMQ)
+	cd $(API_DIR) && $(RUN) python ../../bench/relay/bench_relay.py

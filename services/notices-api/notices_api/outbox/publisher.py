@@ -100,15 +100,15 @@ def publish_lanes(
     waiting: deque[Iterator[OutgoingMessage]] = deque(iter(lane) for lane in lanes)
     lane_of: dict[str, Iterator[OutgoingMessage]] = {}
 
-    def send_next(lane: Iterator[OutgoingMessage]) -> None:
-        message = next(lane, None)
-        if message is not None:
-            lane_of[message.event_id] = lane
-            channel.send(message)
-
-    while waiting or lane_of:
+    while True:
         while waiting and len(lane_of) < window:
-            send_next(waiting.popleft())
+            lane = waiting.popleft()
+            message = next(lane, None)
+            if message is not None:
+                lane_of[message.event_id] = lane
+                channel.send(message)
+        if not lane_of:
+            break
         answers = channel.collect(confirm_timeout)
         if not answers:
             for event_id in lane_of:
@@ -188,7 +188,7 @@ class AmqpConfirmChannel:
             delivery_mode=properties.delivery_mode,
             message_id=properties.message_id,
             type=properties.type,
-            timestamp=properties.timestamp,
+            timestamp=int(properties.timestamp.timestamp()),  # AMQP: whole seconds
             application_headers=properties.headers,
             **({"correlation_id": properties.correlation_id} if properties.correlation_id else {}),
         )

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +66,7 @@ def close_vhost_connections(vhost_url: str) -> int:
 
 
 @dataclass(frozen=True)
-class TestQueue:
+class BoundQueue:
     url: str
     name: str
 
@@ -103,9 +103,30 @@ class TestQueue:
         finally:
             conn.collect()
 
+    def delete(self) -> None:
+        conn = self.connect()
+        try:
+            conn.channel().queue_delete(self.name)
+        finally:
+            conn.collect()
 
-def declare_queue(url: str, *, binding_keys: tuple[str, ...] = ("#",)) -> TestQueue:
-    queue = TestQueue(url=url, name=f"relay-test-{uuid.uuid4().hex[:8]}")
+
+@pytest.fixture
+def make_queue(amqp_url: str) -> Iterator[Callable[..., BoundQueue]]:
+    """Queues bound to the test exchange, deleted after the test so they route nothing later."""
+    made: list[BoundQueue] = []
+
+    def make(*, binding_keys: tuple[str, ...] = ("#",)) -> BoundQueue:
+        made.append(declare_queue(amqp_url, binding_keys=binding_keys))
+        return made[-1]
+
+    yield make
+    for queue in made:
+        queue.delete()
+
+
+def declare_queue(url: str, *, binding_keys: tuple[str, ...] = ("#",)) -> BoundQueue:
+    queue = BoundQueue(url=url, name=f"relay-test-{uuid.uuid4().hex[:8]}")
     conn = queue.connect()
     try:
         channel = conn.channel()
@@ -159,13 +180,15 @@ def start_relay(
     *,
     log_path: Path,
     extra_env: dict[str, str] | None = None,
+    database_options: str = "",
     once: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``manage.py outbox_relay`` in a process of its own, on this test's database and vhost."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "DATABASE_URL": database_url_of_tests(),
+        "DATABASE_URL": database_url_of_tests()
+        + (f"?{database_options}" if database_options else ""),
         "AMQP_URL": amqp_url,
         "OUTBOX_EXCHANGE": settings.OUTBOX_EXCHANGE,
         "OUTBOX_RELAY_METRICS_PORT": "0",
