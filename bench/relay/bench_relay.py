@@ -193,13 +193,56 @@ async def aio_pika_windowed(exchange_name: str, messages: list[Any], window: int
         return time.perf_counter() - started
 
 
-def steady_rate_latency(rate: float, seconds: float) -> list[float]:
-    """Commit one event per transaction at ``rate``/s; return commit-to-delivery seconds."""
-    from django.db import transaction
+WRITERS = 4
+
+
+def write_on_schedule(
+    *, first: int, step: int, total: int, rate: float, started: float, committed: dict[str, float]
+) -> None:
+    """Event n is committed at ``started + n / rate``, one event per transaction."""
+    from django.db import connection, transaction
 
     from notices_api.outbox.services import outbox_event_record
     from notices_contracts import NoticeReadV1
 
+    notice_ids = [uuid.uuid4() for _ in range(50)]
+    for n in range(first, total, step):
+        time.sleep(max(0.0, started + n / rate - time.perf_counter()))
+        notice_id = notice_ids[n % len(notice_ids)]
+        with transaction.atomic():
+            event = outbox_event_record(
+                data=NoticeReadV1(
+                    notice_id=notice_id, user_id=uuid.uuid4(), read_at=datetime.now(UTC)
+                ),
+                aggregate_id=notice_id,
+            )
+        committed[str(event.id)] = time.time()
+    connection.close()
+
+
+def wait_for_relay_session() -> None:
+    """Until the relay process holds its member lock: it owns partitions and LISTENs."""
+    from django.db import connection
+
+    from notices_api.outbox.partitions import MEMBER_KEY
+
+    for _ in range(600):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid::bigint = %s"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                [MEMBER_KEY],
+            )
+            row = cursor.fetchone()
+        if row and row[0]:
+            time.sleep(1)  # its first rebalance and LISTEN follow right after
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the relay process did not start")
+
+
+def steady_rate_latency(rate: float, seconds: float) -> list[float]:
+    """Commit one event per transaction at ``rate``/s; return commit-to-delivery seconds."""
     delivered: dict[str, float] = {}
     stop_consuming = threading.Event()
     ready = threading.Event()
@@ -225,25 +268,32 @@ def steady_rate_latency(rate: float, seconds: float) -> list[float]:
     relay = subprocess.Popen(
         [sys.executable, "manage.py", "outbox_relay"],
         cwd=API_DIR,
-        env={**os.environ, "LOG_LEVEL": "WARNING"},
+        env={**os.environ, "LOG_LEVEL": os.environ.get("RELAY_LOG_LEVEL", "WARNING")},
     )
     committed: dict[str, float] = {}
     try:
-        time.sleep(3)  # the relay is up, owns its partitions and LISTENs
-        notice_ids = [uuid.uuid4() for _ in range(200)]
+        wait_for_relay_session()
         total = int(rate * seconds)
         started = time.perf_counter()
-        for n in range(total):
-            time.sleep(max(0.0, started + n / rate - time.perf_counter()))
-            notice_id = notice_ids[n % len(notice_ids)]
-            with transaction.atomic():
-                event = outbox_event_record(
-                    data=NoticeReadV1(
-                        notice_id=notice_id, user_id=uuid.uuid4(), read_at=datetime.now(UTC)
-                    ),
-                    aggregate_id=notice_id,
-                )
-            committed[str(event.id)] = time.time()
+        # Several writers, like several API workers: one alone cannot commit 500/s here.
+        writers = [
+            threading.Thread(
+                target=write_on_schedule,
+                kwargs={
+                    "first": n,
+                    "step": WRITERS,
+                    "total": total,
+                    "rate": rate,
+                    "started": started,
+                    "committed": committed,
+                },
+            )
+            for n in range(WRITERS)
+        ]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
         offered = total / (time.perf_counter() - started)
         deadline = time.monotonic() + 60
         while len(delivered) < total and time.monotonic() < deadline:
@@ -263,6 +313,17 @@ def percentile(values: list[float], fraction: float) -> float:
     return values[min(len(values) - 1, int(fraction * len(values)))]
 
 
+def print_latency(rate: float, seconds: float) -> None:
+    print(f"latency at a steady {rate:g} events/s (relay process, NOTIFY wake-ups):")
+    latencies = steady_rate_latency(rate, seconds)
+    if latencies:
+        print(
+            f"commit-to-delivery p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
+            f"max {latencies[-1] * 1000:.1f} ms (goal p99 < 50 ms)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=50_000)
@@ -270,6 +331,7 @@ def main() -> None:
     parser.add_argument("--kombu-events", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--latency-only", action="store_true")
     args = parser.parse_args()
 
     admin_sql(f'CREATE DATABASE "{DATABASE}"')
@@ -289,10 +351,15 @@ def main() -> None:
         print(
             f"bench-relay {RUN_ID}: {args.events} events over {args.notices} notices, "
             f"batch {settings.OUTBOX_RELAY_BATCH_SIZE}, window {window}, quorum queue, "
-            f"{os.cpu_count()} CPUs"
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
         )
 
-        seconds = build_backlog(args.events, args.notices)
+        if args.latency_only:
+            args.events = 0
+        seconds = build_backlog(args.events, args.notices) if args.events else 0.0
+        if args.latency_only:
+            print_latency(args.rate, args.seconds)
+            return
         print(f"  backlog written in {seconds:.1f}s ({args.events / seconds:.0f} events/s)")
         messages = messages_of_the_backlog(args.events)
 
@@ -324,14 +391,7 @@ def main() -> None:
         print(f"ratio relay / kombu one-confirm:   {relay_rate / kombu_rate:5.2f}x (goal >= 2.5x)")
         print(f"ratio relay / aio-pika windowed:   {relay_rate / aio_rate:5.2f}x (goal >= 0.8x)")
 
-        print(f"latency at a steady {args.rate:g} events/s (relay process, NOTIFY wake-ups):")
-        latencies = steady_rate_latency(args.rate, args.seconds)
-        if latencies:
-            print(
-                f"commit-to-delivery p50 {percentile(latencies, 0.5) * 1000:.1f} ms, "
-                f"p99 {percentile(latencies, 0.99) * 1000:.1f} ms, "
-                f"max {latencies[-1] * 1000:.1f} ms (goal p99 < 50 ms)"
-            )
+        print_latency(args.rate, args.seconds)
     finally:
         from django.db import connections
 

@@ -122,7 +122,13 @@ class OutboxEvent(models.Model):
                 name="outbox_pending_by_position",
                 condition=models.Q(status="pending"),
             ),
-            # ...and checks each row's aggregate for an earlier pending row (head of line).
+            # ...skipping aggregates queued behind a backing-off row (few: retries only)...
+            models.Index(
+                fields=["aggregate_type", "aggregate_id", "position"],
+                name="outbox_retrying_by_aggregate",
+                condition=models.Q(status="pending", attempts__gt=0),
+            ),
+            # ...and, when another relay holds rows, looks up each aggregate's oldest one.
             models.Index(
                 fields=["aggregate_type", "aggregate_id", "position"],
                 name="outbox_pending_by_aggregate",

@@ -119,9 +119,9 @@ def publish_lanes(
             break
         answered_at = time.time()
         for answer in answers:
-            lane = lane_of.pop(answer.event_id, None)
-            if lane is None:
+            if answer.event_id not in lane_of:
                 continue  # a late answer to a publish already counted as timed out
+            lane = lane_of.pop(answer.event_id)
             results[answer.event_id] = PublishResult(answer.outcome, answer.detail, answered_at)
             if answer.outcome is Outcome.CONFIRMED:
                 waiting.append(lane)

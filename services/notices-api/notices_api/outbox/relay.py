@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import structlog
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Min
+from django.db.models import F, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from notices_api.outbox import metrics
@@ -118,6 +118,7 @@ class ClaimedRow(NamedTuple):
     envelope: dict[str, Any]
     attempts: int
     created_at: datetime
+    head: int  # position of the aggregate's oldest pending row
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,15 +224,17 @@ class Relay:
             if not rows:
                 return BatchReport()
             lanes = self._lanes(rows)
+            claimed_at = time.monotonic()
             results = publish_lanes(
                 self._channel,
                 [[self._message(row) for row in lane] for lane in lanes],
                 window=self._settings.confirm_window,
                 confirm_timeout=self._settings.confirm_timeout,
             )
+            confirmed_at = time.monotonic()
             report = self._record(rows, results, claimed=len(rows))
-        seconds = time.monotonic() - started
-        metrics.BATCH_SECONDS.observe(seconds)
+        finished = time.monotonic()
+        metrics.BATCH_SECONDS.observe(finished - started)
         log.info(
             "outbox_relay_batch",
             claimed=report.claimed,
@@ -240,7 +243,10 @@ class Relay:
             parked=report.parked,
             deferred=report.deferred,
             partitions=len(partitions),
-            duration_ms=round(seconds * 1000, 1),
+            duration_ms=round((finished - started) * 1000, 1),
+            claim_ms=round((claimed_at - started) * 1000, 1),
+            publish_ms=round((confirmed_at - claimed_at) * 1000, 1),
+            record_ms=round((finished - confirmed_at) * 1000, 1),
         )
         return report
 
@@ -251,11 +257,22 @@ class Relay:
         return transaction.atomic() if self._locks_rows else contextlib.nullcontext()
 
     def _claim(self, partitions: tuple[int, ...], now: datetime) -> list[ClaimedRow]:
+        oldest_pending = (
+            OutboxEvent.objects.pending()
+            .filter(
+                aggregate_type=OuterRef("aggregate_type"), aggregate_id=OuterRef("aggregate_id")
+            )
+            .order_by("position")
+            .values("position")[:1]
+        )
         claim = (
-            OutboxEvent.objects.publishable(now=now).in_partitions(partitions).order_by("position")
+            OutboxEvent.objects.publishable(now=now)
+            .in_partitions(partitions)
+            .annotate(head=Subquery(oldest_pending))
+            .order_by("position")
         )
         if self._locks_rows:
-            claim = claim.select_for_update(skip_locked=True)
+            claim = claim.select_for_update(skip_locked=True, of=("self",))
         return [
             ClaimedRow(*values)
             for values in claim.values_list(*ClaimedRow._fields)[: self._settings.batch_size]
@@ -264,23 +281,14 @@ class Relay:
     def _lanes(self, rows: list[ClaimedRow]) -> list[list[ClaimedRow]]:
         """Group by aggregate, keeping only aggregates whose oldest pending row we hold.
 
-        An older pending row we do not hold is locked by another relay (say, one
-        whose lock session died while its batch was in flight): publishing behind
-        its back could overtake it.
+        An older pending row we did not claim is locked by another relay (say, one
+        whose lock session died while its batch was in flight): publishing past it
+        could overtake it.
         """
         lanes: dict[tuple[str, str], list[ClaimedRow]] = {}
         for row in rows:
             lanes.setdefault((row.aggregate_type, row.aggregate_id), []).append(row)
-        heads = {
-            (aggregate_type, aggregate_id): head
-            for aggregate_type, aggregate_id, head in OutboxEvent.objects.pending()
-            .filter(aggregate_id__in={row.aggregate_id for row in rows})
-            .order_by()
-            .values("aggregate_type", "aggregate_id")
-            .annotate(head=Min("position"))
-            .values_list("aggregate_type", "aggregate_id", "head")
-        }
-        return [lane for key, lane in lanes.items() if heads.get(key) == lane[0].position]
+        return [lane for lane in lanes.values() if lane[0].position == lane[0].head]
 
     def _message(self, row: ClaimedRow) -> OutgoingMessage:
         properties = amqp_properties(CloudEvent[Any].model_validate(row.envelope))
@@ -297,7 +305,7 @@ class Relay:
         confirmed: list[Any] = []
         failed = parked = 0
         debug = log.isEnabledFor(logging.DEBUG)
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             for row in rows:
                 result = results.get(str(row.id))
                 if result is None or result.outcome is Outcome.NOT_SENT:
