@@ -1,6 +1,7 @@
 """The relay's rules, with the fake broker channel (runs on PostgreSQL and on SQLite)."""
 
 import random
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, transaction
 from django.utils import timezone
 
 from notices_api.outbox.models import OutboxEvent
@@ -208,3 +210,35 @@ def test_prune_deletes_only_published_rows_past_retention_in_batches() -> None:
 
     assert "deleted 5" in out.getvalue()
     assert set(OutboxEvent.objects.values_list("id", flat=True)) == set(ids[5:])
+
+
+@pytest.mark.postgres_only
+def test_rows_locked_by_another_relay_hold_back_only_their_aggregates() -> None:
+    """Two relays briefly owning one partition (a lock session died mid-batch) keep order."""
+    held, free = uuid.uuid4(), uuid.uuid4()
+    record_reads([held, free], per_aggregate=3)
+    head = OutboxEvent.objects.filter(aggregate_id=str(held)).order_by("position").first()
+    assert head is not None
+    locked, release = threading.Event(), threading.Event()
+
+    def other_relay_holding_the_head() -> None:
+        with transaction.atomic():
+            OutboxEvent.objects.select_for_update().get(id=head.id)
+            locked.set()
+            release.wait(30)
+        connection.close()
+
+    other = threading.Thread(target=other_relay_holding_the_head)
+    other.start()
+    try:
+        assert locked.wait(30)
+        channel = FakeConfirmChannel()
+        channel.connect()
+        make_relay(channel).run_batch()
+    finally:
+        release.set()
+        other.join(30)
+
+    sent = set(channel.sent_ids())
+    assert not {str(e.id) for e in OutboxEvent.objects.filter(aggregate_id=str(held))} & sent
+    assert {str(e.id) for e in OutboxEvent.objects.filter(aggregate_id=str(free))} <= sent
