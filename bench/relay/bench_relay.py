@@ -17,12 +17,15 @@ Not a test: it prints figures and the goals, and exits 0 either way.
 import argparse
 import asyncio
 import contextlib
+import multiprocessing
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,18 +199,33 @@ async def aio_pika_windowed(exchange_name: str, messages: list[Any], window: int
 WRITERS = 4
 
 
+def set_up_writer(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    import django
+
+    django.setup()
+
+
+def writer_ready() -> bool:
+    return True
+
+
 def write_on_schedule(
-    *, first: int, step: int, total: int, rate: float, started: float, committed: dict[str, float]
-) -> None:
-    """Event n is committed at ``started + n / rate``, one event per transaction."""
-    from django.db import connection, transaction
+    first: int, step: int, total: int, rate: float, start_at: float
+) -> dict[str, float]:
+    """In a process of its own: event n commits at ``start_at + n / rate``, one per transaction.
+
+    Returns event id -> wall-clock time right after its commit.
+    """
+    from django.db import transaction
 
     from notices_api.outbox.services import outbox_event_record
     from notices_contracts import NoticeReadV1
 
     notice_ids = [uuid.uuid4() for _ in range(50)]
+    committed: dict[str, float] = {}
     for n in range(first, total, step):
-        time.sleep(max(0.0, started + n / rate - time.perf_counter()))
+        time.sleep(max(0.0, start_at + n / rate - time.time()))
         notice_id = notice_ids[n % len(notice_ids)]
         with transaction.atomic():
             event = outbox_event_record(
@@ -217,7 +235,7 @@ def write_on_schedule(
                 aggregate_id=notice_id,
             )
         committed[str(event.id)] = time.time()
-    connection.close()
+    return committed
 
 
 def wait_for_relay_session() -> None:
@@ -265,8 +283,9 @@ def steady_rate_latency(rate: float, seconds: float) -> list[float]:
     consumer = threading.Thread(target=consume, daemon=True)
     consumer.start()
     ready.wait(30)
+    metrics_port = free_port()
     relay = subprocess.Popen(
-        [sys.executable, "manage.py", "outbox_relay"],
+        [sys.executable, "manage.py", "outbox_relay", "--metrics-port", str(metrics_port)],
         cwd=API_DIR,
         env={**os.environ, "LOG_LEVEL": os.environ.get("RELAY_LOG_LEVEL", "WARNING")},
     )
@@ -274,39 +293,60 @@ def steady_rate_latency(rate: float, seconds: float) -> list[float]:
     try:
         wait_for_relay_session()
         total = int(rate * seconds)
-        started = time.perf_counter()
-        # Several writers, like several API workers: one alone cannot commit 500/s here.
-        writers = [
-            threading.Thread(
-                target=write_on_schedule,
-                kwargs={
-                    "first": n,
-                    "step": WRITERS,
-                    "total": total,
-                    "rate": rate,
-                    "started": started,
-                    "committed": committed,
-                },
+        # Several writer processes, like several API workers; this process only consumes,
+        # so delivery times are not skewed by the writers' work.
+        spawn = multiprocessing.get_context("spawn")
+        with spawn.Pool(WRITERS, initializer=set_up_writer, initargs=(DATABASE_URL,)) as pool:
+            pool.starmap(writer_ready, [()] * WRITERS * 4)
+            start_at = time.time() + 1
+            shares = pool.starmap(
+                write_on_schedule,
+                [(n, WRITERS, total, rate, start_at) for n in range(WRITERS)],
             )
-            for n in range(WRITERS)
-        ]
-        for writer in writers:
-            writer.start()
-        for writer in writers:
-            writer.join()
-        offered = total / (time.perf_counter() - started)
+        for share in shares:
+            committed.update(share)
+        offered = total / (max(committed.values()) - start_at)
         deadline = time.monotonic() + 60
         while len(delivered) < total and time.monotonic() < deadline:
             time.sleep(0.1)
         print(
             f"  offered {offered:.0f} events/s for {seconds:g}s, delivered {len(delivered)}/{total}"
         )
+        print_relay_histogram(metrics_port)
     finally:
         relay.send_signal(signal.SIGTERM)
         relay.wait(60)
         stop_consuming.set()
         consumer.join(10)
     return sorted(delivered[i] - t for i, t in committed.items() if i in delivered)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def print_relay_histogram(port: int) -> None:
+    """The relay's own commit-to-confirm histogram (what it exports to Prometheus)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    buckets = []
+    for line in text.splitlines():
+        if line.startswith("outbox_commit_to_confirm_seconds_bucket"):
+            bound = line.split('le="')[1].split('"')[0]
+            buckets.append((float(bound), float(line.rsplit(" ", 1)[1])))
+    count = buckets[-1][1] if buckets else 0
+    if not count:
+        return
+    within = {bound: n / count for bound, n in buckets}
+    p50 = next(bound for bound, share in within.items() if share >= 0.5)
+    p99 = next(bound for bound, share in within.items() if share >= 0.99)
+    print(
+        f"  relay histogram (outbox_commit_to_confirm_seconds, {count:.0f} events): "
+        f"p50 <= {p50 * 1000:g} ms, p99 <= {p99 * 1000:g} ms, "
+        f"{within.get(0.05, 0) * 100:.1f}% within 50 ms"
+    )
 
 
 def percentile(values: list[float], fraction: float) -> float:
