@@ -387,10 +387,10 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         exchange = settings.OUTBOX_EXCHANGE
         declare_topology(exchange)
-        window = settings.OUTBOX_RELAY_CONFIRM_WINDOW
+        window = settings.OUTBOX_RELAY.confirm_window
         print(
             f"bench-relay {RUN_ID}: {args.events} events over {args.notices} notices, "
-            f"batch {settings.OUTBOX_RELAY_BATCH_SIZE}, window {window}, quorum queue, "
+            f"batch {settings.OUTBOX_RELAY.batch_size}, window {window}, quorum queue, "
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
         )
 

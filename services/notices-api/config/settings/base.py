@@ -6,6 +6,7 @@ from pathlib import Path
 import dj_database_url
 
 from notices_api.core.logging import configure_logging
+from notices_api.outbox.config import RelaySettings
 from notices_contracts import EXCHANGE_NAME
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -101,30 +102,8 @@ OUTBOX_EXCHANGE = os.environ.get("OUTBOX_EXCHANGE", EXCHANGE_NAME)
 # only new rows, so drain the outbox before changing it.
 OUTBOX_PARTITIONS = int(os.environ.get("OUTBOX_PARTITIONS", "16"))
 OUTBOX_NOTIFY_CHANNEL = "notices_outbox"
-# The relay (manage.py outbox_relay; docs/relay.md explains each knob).
-OUTBOX_RELAY_BATCH_SIZE = int(os.environ.get("OUTBOX_RELAY_BATCH_SIZE", "1000"))
-# Publishes awaiting a broker confirm at once; one aggregate never has more than one.
-OUTBOX_RELAY_CONFIRM_WINDOW = int(os.environ.get("OUTBOX_RELAY_CONFIRM_WINDOW", "500"))
-# No confirm for this long: the unconfirmed publishes count as failed attempts.
-OUTBOX_RELAY_CONFIRM_TIMEOUT = float(os.environ.get("OUTBOX_RELAY_CONFIRM_TIMEOUT", "10"))
-OUTBOX_RELAY_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_RELAY_MAX_ATTEMPTS", "10"))
-OUTBOX_RELAY_BACKOFF_BASE = float(os.environ.get("OUTBOX_RELAY_BACKOFF_BASE", "1"))
-OUTBOX_RELAY_BACKOFF_CAP = float(os.environ.get("OUTBOX_RELAY_BACKOFF_CAP", "300"))
-# Without a NOTIFY (SQLite, or one lost with a dropped connection) the relay looks this often.
-OUTBOX_RELAY_POLL_INTERVAL = float(os.environ.get("OUTBOX_RELAY_POLL_INTERVAL", "1"))
-# How often a relay counts its peers, takes free partitions and gives up extra ones.
-OUTBOX_RELAY_REBALANCE_INTERVAL = float(os.environ.get("OUTBOX_RELAY_REBALANCE_INTERVAL", "2"))
-# First key of the PostgreSQL advisory locks that own partitions (second key: partition).
-OUTBOX_RELAY_LOCK_NAMESPACE = int(os.environ.get("OUTBOX_RELAY_LOCK_NAMESPACE", "1869968482"))
-OUTBOX_RELAY_RECONNECT_BASE = float(os.environ.get("OUTBOX_RELAY_RECONNECT_BASE", "0.5"))
-OUTBOX_RELAY_RECONNECT_CAP = float(os.environ.get("OUTBOX_RELAY_RECONNECT_CAP", "30"))
-# Prometheus endpoint of the relay process; 0 turns it off.
-OUTBOX_RELAY_METRICS_PORT = int(os.environ.get("OUTBOX_RELAY_METRICS_PORT", "9108"))
-OUTBOX_RELAY_GAUGE_INTERVAL = float(os.environ.get("OUTBOX_RELAY_GAUGE_INTERVAL", "5"))
-# Published rows older than this are deleted, in batches, every prune interval.
-OUTBOX_RETENTION_SECONDS = float(os.environ.get("OUTBOX_RETENTION_SECONDS", str(7 * 24 * 3600)))
-OUTBOX_PRUNE_INTERVAL = float(os.environ.get("OUTBOX_PRUNE_INTERVAL", "300"))
-OUTBOX_PRUNE_BATCH_SIZE = int(os.environ.get("OUTBOX_PRUNE_BATCH_SIZE", "5000"))
+# The relay's tuning: env vars OUTBOX_RELAY_<FIELD> (see RelaySettings and docs/relay.md).
+OUTBOX_RELAY = RelaySettings.from_env(os.environ)
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "auto")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -26,6 +26,7 @@ from django.db.models import F, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from notices_api.outbox import metrics
+from notices_api.outbox.config import RelaySettings
 from notices_api.outbox.models import OutboxEvent, encode_envelope
 from notices_api.outbox.partitions import (
     AdvisoryLockCoordinator,
@@ -46,41 +47,9 @@ from notices_contracts import CloudEvent, amqp_properties
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class RelaySettings:
-    exchange: str
-    partitions: int
-    batch_size: int
-    confirm_window: int
-    confirm_timeout: float
-    max_attempts: int
-    backoff_base: float
-    backoff_cap: float
-    poll_interval: float
-    rebalance_interval: float
-    reconnect_base: float
-    reconnect_cap: float
-    retention_seconds: float
-    prune_interval: float
-    prune_batch_size: int
-    gauge_interval: float
-
-    @classmethod
-    def from_django(cls, **overrides: Any) -> "RelaySettings":
-        names = {
-            "exchange": "OUTBOX_EXCHANGE",
-            "partitions": "OUTBOX_PARTITIONS",
-            "retention_seconds": "OUTBOX_RETENTION_SECONDS",
-            "prune_interval": "OUTBOX_PRUNE_INTERVAL",
-            "prune_batch_size": "OUTBOX_PRUNE_BATCH_SIZE",
-        }
-        values = {
-            field.name: getattr(
-                settings, names.get(field.name, f"OUTBOX_RELAY_{field.name.upper()}")
-            )
-            for field in fields(cls)
-        }
-        return replace(cls(**values), **overrides)
+def relay_settings(**overrides: Any) -> RelaySettings:
+    """settings.OUTBOX_RELAY, with some fields replaced (tests, benchmarks)."""
+    return replace(settings.OUTBOX_RELAY, **overrides)
 
 
 def retry_delay(attempts: int, *, base: float, cap: float, rng: random.Random) -> float:
@@ -89,23 +58,23 @@ def retry_delay(attempts: int, *, base: float, cap: float, rng: random.Random) -
     return rng.uniform(ceiling / 2, ceiling)
 
 
-def coordinator_for_database(relay_settings: RelaySettings) -> Coordinator:
+def coordinator_for_database(tuning: RelaySettings) -> Coordinator:
     if connection.vendor == "postgresql":
         return AdvisoryLockCoordinator(
-            partitions=relay_settings.partitions,
-            namespace=settings.OUTBOX_RELAY_LOCK_NAMESPACE,
+            partitions=settings.OUTBOX_PARTITIONS,
+            namespace=tuning.lock_namespace,
             notify_channel=settings.OUTBOX_NOTIFY_CHANNEL,
         )
-    return SoleRelayCoordinator(partitions=relay_settings.partitions)
+    return SoleRelayCoordinator(partitions=settings.OUTBOX_PARTITIONS)
 
 
 def relay_from_settings(**overrides: Any) -> "Relay":
     """The production wiring: RabbitMQ at AMQP_URL, coordination fitting the database."""
-    relay_settings = RelaySettings.from_django(**overrides)
+    tuning = relay_settings(**overrides)
     return Relay(
-        relay_settings=relay_settings,
-        channel=AmqpConfirmChannel(url=settings.AMQP_URL, exchange=relay_settings.exchange),
-        coordinator=coordinator_for_database(relay_settings),
+        tuning=tuning,
+        channel=AmqpConfirmChannel(url=settings.AMQP_URL, exchange=settings.OUTBOX_EXCHANGE),
+        coordinator=coordinator_for_database(tuning),
     )
 
 
@@ -155,12 +124,12 @@ class Relay:
     def __init__(
         self,
         *,
-        relay_settings: RelaySettings,
+        tuning: RelaySettings,
         channel: ConfirmChannel,
         coordinator: Coordinator,
         rng: random.Random | None = None,
     ) -> None:
-        self._settings = relay_settings
+        self._settings = tuning
         self._channel = channel
         self._coordinator = coordinator
         self._rng = rng or random.Random()

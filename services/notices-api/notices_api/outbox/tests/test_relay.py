@@ -9,6 +9,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
@@ -17,7 +18,7 @@ from django.utils import timezone
 from notices_api.outbox.models import OutboxEvent
 from notices_api.outbox.partitions import SoleRelayCoordinator
 from notices_api.outbox.publisher import BrokerUnavailableError, Outcome, OutgoingMessage
-from notices_api.outbox.relay import Relay, RelaySettings, retry_delay
+from notices_api.outbox.relay import Relay, relay_settings, retry_delay
 from notices_api.outbox.tests.conftest import record_archived, record_reads
 from notices_api.outbox.tests.fakes import FakeConfirmChannel
 
@@ -25,13 +26,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def make_relay(channel: FakeConfirmChannel, **overrides: Any) -> Relay:
-    relay_settings = RelaySettings.from_django(
-        **{"batch_size": 50, "confirm_window": 8, "backoff_base": 60, **overrides}
-    )
     return Relay(
-        relay_settings=relay_settings,
+        tuning=relay_settings(
+            **{"batch_size": 50, "confirm_window": 8, "backoff_base": 60, **overrides}
+        ),
         channel=channel,
-        coordinator=SoleRelayCoordinator(partitions=relay_settings.partitions),
+        coordinator=SoleRelayCoordinator(partitions=settings.OUTBOX_PARTITIONS),
         rng=random.Random(4),
     )
 

@@ -16,10 +16,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--older-than",
             type=float,
-            default=settings.OUTBOX_RETENTION_SECONDS,
-            help="age in seconds; default OUTBOX_RETENTION_SECONDS",
+            default=settings.OUTBOX_RELAY.retention_seconds,
+            help="age in seconds; default OUTBOX_RELAY_RETENTION_SECONDS",
         )
-        parser.add_argument("--batch-size", type=int, default=settings.OUTBOX_PRUNE_BATCH_SIZE)
+        parser.add_argument(
+            "--batch-size", type=int, default=settings.OUTBOX_RELAY.prune_batch_size
+        )
 
     def handle(self, *args: Any, older_than: float, batch_size: int, **options: Any) -> None:
         deleted = prune_published(older_than=timedelta(seconds=older_than), batch_size=batch_size)

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--metrics-port",
             type=int,
-            default=settings.OUTBOX_RELAY_METRICS_PORT,
+            default=settings.OUTBOX_RELAY.metrics_port,
             help="Prometheus endpoint port (0: none); default OUTBOX_RELAY_METRICS_PORT",
         )
 
