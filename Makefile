@@ -72,3 +72,7 @@ format: setup ## apply ruff fixes and formatting
 .PHONY: contracts-snapshot
 contracts-snapshot: setup ## at a release: record the published schemas as released (refuses breaking changes)
 	$(RUN) python -m notices_contracts.compat snapshot contracts
+
+.PHONY: bench-relay
+bench-relay: setup ## outbox relay vs kombu/aio-pika baselines + commit-to-confirm latency (PostgreSQL, RabbitMQ)
+	cd $(API_DIR) && $(RUN) python ../../bench/relay/bench_relay.py

@@ -6,6 +6,7 @@ from pathlib import Path
 import dj_database_url
 
 from notices_api.core.logging import configure_logging
+from notices_api.outbox.config import RelaySettings
 from notices_contracts import EXCHANGE_NAME
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -148,6 +149,8 @@ OUTBOX_EXCHANGE = os.environ.get("OUTBOX_EXCHANGE", EXCHANGE_NAME)
 # only new rows, so drain the outbox before changing it.
 OUTBOX_PARTITIONS = int(os.environ.get("OUTBOX_PARTITIONS", "16"))
 OUTBOX_NOTIFY_CHANNEL = "notices_outbox"
+# The relay's tuning: env vars OUTBOX_RELAY_<FIELD> (see RelaySettings and docs/relay.md).
+OUTBOX_RELAY = RelaySettings.from_env(os.environ)
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "auto")
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

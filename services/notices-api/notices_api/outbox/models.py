@@ -2,12 +2,18 @@
 
 import json
 import zlib
+from datetime import datetime
 from typing import Any
 
 from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Func
 from django.db.models.sql.compiler import SQLCompiler
+
+
+def encode_envelope(envelope: dict[str, Any]) -> bytes:
+    """The message body the relay sends: the envelope as compact JSON."""
+    return json.dumps(envelope, separators=(",", ":")).encode()
 
 
 def partition_for(aggregate_id: str, partitions: int) -> int:
@@ -48,6 +54,33 @@ class OutboxEventQuerySet(models.QuerySet["OutboxEvent"]):
     def published(self) -> "OutboxEventQuerySet":
         return self.filter(status=OutboxEvent.Status.PUBLISHED)
 
+    def in_partitions(self, partitions: "tuple[int, ...]") -> "OutboxEventQuerySet":
+        return self.filter(partition__in=partitions)
+
+    def backing_off(self, *, now: datetime) -> "OutboxEventQuerySet":
+        """Pending rows whose last attempt failed and whose retry is not due yet."""
+        return self.pending().filter(attempts__gt=0, next_attempt_at__gt=now)
+
+    def publishable(self, *, now: datetime) -> "OutboxEventQuerySet":
+        """Pending rows that are due and not queued behind a backing-off row of their aggregate.
+
+        A first attempt is always due: its ``next_attempt_at`` comes from the clock of
+        the host that wrote it, which may run ahead of the relay's.
+        """
+        blocker = OutboxEvent.objects.backing_off(now=now).filter(
+            aggregate_type=models.OuterRef("aggregate_type"),
+            aggregate_id=models.OuterRef("aggregate_id"),
+            position__lt=models.OuterRef("position"),
+        )
+        return (
+            self.pending()
+            .filter(models.Q(attempts=0) | models.Q(next_attempt_at__lte=now))
+            .exclude(models.Exists(blocker))
+        )
+
+    def published_before(self, cutoff: datetime) -> "OutboxEventQuerySet":
+        return self.published().filter(published_at__lt=cutoff)
+
 
 class OutboxEvent(models.Model):
     class Status(models.TextChoices):
@@ -83,11 +116,28 @@ class OutboxEvent(models.Model):
             ),
             models.Index(fields=["status", "published_at"], name="outbox_status_published_at"),
             models.Index(fields=["aggregate_type", "aggregate_id"], name="outbox_aggregate"),
+            # The relay's claim walks pending rows in commit order (all partitions owned)...
+            models.Index(
+                fields=["position"],
+                name="outbox_pending_by_position",
+                condition=models.Q(status="pending"),
+            ),
+            # ...skipping aggregates queued behind a backing-off row (few: retries only)...
+            models.Index(
+                fields=["aggregate_type", "aggregate_id", "position"],
+                name="outbox_retrying_by_aggregate",
+                condition=models.Q(status="pending", attempts__gt=0),
+            ),
+            # ...and, when another relay holds rows, looks up each aggregate's oldest one.
+            models.Index(
+                fields=["aggregate_type", "aggregate_id", "position"],
+                name="outbox_pending_by_aggregate",
+                condition=models.Q(status="pending"),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.id} ({self.status})"
 
     def envelope_json(self) -> bytes:
-        """The message body the relay sends: the envelope as compact JSON."""
-        return json.dumps(self.envelope, separators=(",", ":")).encode()
+        return encode_envelope(self.envelope)

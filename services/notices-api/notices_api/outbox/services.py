@@ -9,7 +9,12 @@ from django.utils import timezone
 from uuid6 import uuid7
 
 from notices_api.core.tracecontext import current_trace_context
-from notices_api.outbox.models import NextOutboxPosition, OutboxEvent, partition_for
+from notices_api.outbox.models import (
+    NextOutboxPosition,
+    OutboxEvent,
+    OutboxEventQuerySet,
+    partition_for,
+)
 from notices_contracts import build_event
 from notices_contracts.base import ContractModel
 from notices_contracts.registry import spec_for_data
@@ -59,6 +64,26 @@ def outbox_event_record(
     )
     _notify_relays(partition)
     return event
+
+
+def outbox_events_replay(*, events: OutboxEventQuerySet) -> int:
+    """Put parked (failed) events back in the queue, with a fresh set of attempts.
+
+    A replayed event goes out after newer events of its aggregate that were
+    published while it was parked: consumers must tolerate that order.
+    """
+    with transaction.atomic():
+        parked = events.failed()
+        partitions = set(parked.values_list("partition", flat=True))
+        replayed = parked.update(
+            status=OutboxEvent.Status.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            last_error="",
+        )
+        for partition in partitions:
+            _notify_relays(partition)
+    return replayed
 
 
 def _notify_relays(partition: int) -> None:

@@ -1,0 +1,52 @@
+"""The relay's tuning, read once from env vars ``OUTBOX_RELAY_<FIELD>`` by config.settings.
+
+Kept free of Django imports so the settings module can build it. Exchange, broker
+URL and partition count stay plain settings (tests and deployments override them).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+ENV_PREFIX = "OUTBOX_RELAY_"
+
+
+@dataclass(frozen=True, slots=True)
+class RelaySettings:
+    # Rows claimed per batch.
+    batch_size: int = 1000
+    # Publishes awaiting a broker confirm at once; one aggregate never has more than one.
+    confirm_window: int = 500
+    # No confirm for this long: the unconfirmed publishes count as failed attempts.
+    confirm_timeout: float = 10.0
+    max_attempts: int = 10
+    # Backoff of a failed row: jitter(min(cap, base * 2^(attempts-1))), seconds.
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    # Without a NOTIFY (SQLite, or one lost with a dropped connection) look this often.
+    poll_interval: float = 1.0
+    # How often a relay counts its peers, takes free partitions and gives up extra ones.
+    rebalance_interval: float = 2.0
+    # First key of the PostgreSQL advisory locks that own partitions (second: partition).
+    lock_namespace: int = 1869968482
+    # Broker / database reconnect backoff, seconds.
+    reconnect_base: float = 0.5
+    reconnect_cap: float = 30.0
+    # Prometheus endpoint of the relay process; 0 turns it off.
+    metrics_port: int = 9108
+    gauge_interval: float = 5.0
+    # Published rows older than this are deleted, prune_batch_size rows per statement.
+    retention_seconds: float = 7 * 24 * 3600.0
+    prune_interval: float = 300.0
+    prune_batch_size: int = 5000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> "RelaySettings":
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = environ.get(f"{ENV_PREFIX}{field.name.upper()}")
+            if raw is not None:
+                # Each field's default has the field's type: int, float.
+                values[field.name] = type(getattr(defaults, field.name))(raw)
+        return cls(**values)
