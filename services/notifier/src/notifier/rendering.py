@@ -1,0 +1,57 @@
+"""Email bodies from Jinja2 templates: sandboxed, HTML autoescaped, undefined names fail.
+
+Templates live in ``notifier/templates/email/<kind>.{subject.txt,txt,html}``; the
+``.html`` ones are autoescaped, the text ones are not (they are never HTML).
+"""
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from functools import cache
+from typing import NamedTuple
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+
+class EmailKind(StrEnum):
+    NOTICE = "notice"
+    REMINDER = "reminder"
+
+
+@dataclass(frozen=True, slots=True)
+class EmailContext:
+    title: str
+    summary: str
+    url: str
+    category: str
+    urgent: bool
+    recipient_name: str
+    unsubscribe_url: str
+
+
+class RenderedEmail(NamedTuple):
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def _environment() -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        loader=jinja2.PackageLoader("notifier", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render_notice_email(*, kind: EmailKind, context: EmailContext) -> RenderedEmail:
+    environment = _environment()
+    values = asdict(context)
+    subject = environment.get_template(f"email/{kind}.subject.txt").render(values)
+    return RenderedEmail(
+        # A subject is one header line whatever the title holds.
+        subject=" ".join(subject.split()),
+        text=environment.get_template(f"email/{kind}.txt").render(values),
+        html=environment.get_template(f"email/{kind}.html").render(values),
+    )
