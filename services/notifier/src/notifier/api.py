@@ -5,9 +5,9 @@ are RFC 9457 problem details (``application/problem+json``).
 """
 
 import hmac
-from http import HTTPStatus
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, time
+from http import HTTPStatus
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from notices_contracts import NOTICE_ARCHIVED_V1, NOTICE_PUBLISHED_V1, NOTICE_READ_V1
 from notifier import metrics
 from notifier.channels.webhook import new_webhook_secret
 from notifier.dispatcher import due_backlog
@@ -38,7 +37,6 @@ from notifier.store.models import (
 )
 
 PROBLEM_JSON = "application/problem+json"
-WEBHOOK_EVENT_TYPES = (NOTICE_PUBLISHED_V1.type, NOTICE_READ_V1.type, NOTICE_ARCHIVED_V1.type)
 WebhookEventType = Literal[
     "notices.notice.published.v1", "notices.notice.read.v1", "notices.notice.archived.v1"
 ]
@@ -54,7 +52,9 @@ def _now() -> datetime:
 
 class WebhookEndpointIn(BaseModel):
     url: HttpUrl
-    event_types: list[WebhookEventType] = Field(default_factory=lambda: [NOTICE_PUBLISHED_V1.type])
+    event_types: list[WebhookEventType] = Field(
+        default_factory=lambda: list[WebhookEventType](["notices.notice.published.v1"])
+    )
     description: str = ""
 
 
@@ -164,6 +164,16 @@ def _reason(code: int) -> str:
 # --- dependencies ----------------------------------------------------------------------------
 
 
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed when the handler returns."""
+    factory: SessionFactory = request.app.state.session_factory
+    async with factory.begin() as db:
+        yield db
+
+
+DbSession = Annotated[AsyncSession, Depends(_session)]
+
+
 def create_api(
     *,
     session_factory: SessionFactory,
@@ -175,13 +185,10 @@ def create_api(
     clock: Callable[[], datetime] = _now,
 ) -> FastAPI:
     api = FastAPI(title="notifier", version="1", docs_url="/docs", redoc_url=None)
+    api.state.session_factory = session_factory
     api.add_exception_handler(StarletteHTTPException, _http_problem)
     api.add_exception_handler(RequestValidationError, _validation_problem)
     bearer = HTTPBearer(auto_error=False)
-
-    async def session() -> AsyncIterator[AsyncSession]:
-        async with session_factory.begin() as db:
-            yield db
 
     def authorised(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -193,8 +200,6 @@ def create_api(
                 "A valid bearer token is required.",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-
-    Db = Annotated[AsyncSession, Depends(session)]
 
     @api.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -214,7 +219,7 @@ def create_api(
         return problem(503, "Service Unavailable", "A dependency is unreachable.", checks=checks)
 
     @api.get("/metrics", include_in_schema=False)
-    async def metrics_endpoint(db: Db) -> Response:
+    async def metrics_endpoint(db: DbSession) -> Response:
         backlog = await due_backlog(db, clock())
         for channel in Channel:
             metrics.DUE_BACKLOG.labels(channel.value).set(backlog.get(channel.value, 0))
@@ -233,7 +238,7 @@ def create_api(
         return endpoint
 
     @v1.post("/webhook-endpoints", status_code=201)
-    async def create_endpoint(body: WebhookEndpointIn, db: Db) -> WebhookEndpointWithSecret:
+    async def create_endpoint(body: WebhookEndpointIn, db: DbSession) -> WebhookEndpointWithSecret:
         secret, now = new_webhook_secret(), clock()
         endpoint = WebhookEndpoint(
             id=uuid4(),
@@ -248,33 +253,37 @@ def create_api(
         )
         db.add(endpoint)
         await db.flush()
-        return WebhookEndpointWithSecret(**WebhookEndpointOut.of(endpoint).model_dump(), secret=secret)
+        return WebhookEndpointWithSecret(
+            **WebhookEndpointOut.of(endpoint).model_dump(), secret=secret
+        )
 
     @v1.get("/webhook-endpoints")
-    async def list_endpoints(db: Db) -> list[WebhookEndpointOut]:
+    async def list_endpoints(db: DbSession) -> list[WebhookEndpointOut]:
         rows = await db.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.created_at))
         return [WebhookEndpointOut.of(row) for row in rows]
 
     @v1.get("/webhook-endpoints/{endpoint_id}")
-    async def get_endpoint(endpoint_id: UUID, db: Db) -> WebhookEndpointOut:
+    async def get_endpoint(endpoint_id: UUID, db: DbSession) -> WebhookEndpointOut:
         return WebhookEndpointOut.of(await endpoint_or_404(db, endpoint_id))
 
     @v1.delete("/webhook-endpoints/{endpoint_id}", status_code=204)
-    async def delete_endpoint(endpoint_id: UUID, db: Db) -> None:
+    async def delete_endpoint(endpoint_id: UUID, db: DbSession) -> None:
         await db.delete(await endpoint_or_404(db, endpoint_id))
 
     @v1.post("/webhook-endpoints/{endpoint_id}/rotate-secret")
-    async def rotate_secret(endpoint_id: UUID, db: Db) -> WebhookEndpointWithSecret:
+    async def rotate_secret(endpoint_id: UUID, db: DbSession) -> WebhookEndpointWithSecret:
         """The new secret signs first; the previous one keeps signing until the next rotation."""
         endpoint = await endpoint_or_404(db, endpoint_id)
         secret = new_webhook_secret()
         endpoint.secrets = [secret, endpoint.secrets[0]]
         endpoint.updated_at = clock()
         await db.flush()
-        return WebhookEndpointWithSecret(**WebhookEndpointOut.of(endpoint).model_dump(), secret=secret)
+        return WebhookEndpointWithSecret(
+            **WebhookEndpointOut.of(endpoint).model_dump(), secret=secret
+        )
 
     @v1.post("/webhook-endpoints/{endpoint_id}/enable")
-    async def enable_endpoint(endpoint_id: UUID, db: Db) -> WebhookEndpointOut:
+    async def enable_endpoint(endpoint_id: UUID, db: DbSession) -> WebhookEndpointOut:
         endpoint = await endpoint_or_404(db, endpoint_id)
         endpoint.enabled, endpoint.disabled_reason, endpoint.updated_at = True, None, clock()
         await db.flush()
@@ -283,7 +292,7 @@ def create_api(
 
     @v1.get("/deliveries")
     async def list_deliveries(
-        db: Db,
+        db: DbSession,
         notice_id: UUID | None = None,
         user_id: UUID | None = None,
         channel: Channel | None = None,
@@ -317,16 +326,18 @@ def create_api(
         )
 
     @v1.get("/deliveries/{delivery_id}")
-    async def get_delivery(delivery_id: UUID, db: Db) -> DeliveryDetail:
+    async def get_delivery(delivery_id: UUID, db: DbSession) -> DeliveryDetail:
         return await delivery_detail(db, delivery_id)
 
     @v1.post("/deliveries/{delivery_id}/retry", status_code=202)
-    async def retry_delivery(delivery_id: UUID, db: Db) -> DeliveryDetail:
+    async def retry_delivery(delivery_id: UUID, db: DbSession) -> DeliveryDetail:
         delivery = await db.get(Delivery, delivery_id)
         if delivery is None:
             raise HTTPException(404, f"No delivery {delivery_id}.")
         if delivery.status != DeliveryStatus.FAILED.value:
-            raise HTTPException(409, f"Only a failed delivery can be retried; it is {delivery.status}.")
+            raise HTTPException(
+                409, f"Only a failed delivery can be retried; it is {delivery.status}."
+            )
         now = clock()
         delivery.status, delivery.due_at, delivery.claimed_until = DeliveryStatus.PENDING, now, None
         delivery.updated_at = now
@@ -335,7 +346,7 @@ def create_api(
         return await delivery_detail(db, delivery_id)
 
     @v1.get("/notices/{notice_id}/acknowledgements")
-    async def acknowledgements(notice_id: UUID, db: Db) -> list[Acknowledgement]:
+    async def acknowledgements(notice_id: UUID, db: DbSession) -> list[Acknowledgement]:
         emails = await db.scalars(
             select(Delivery).where(
                 Delivery.notice_id == notice_id, Delivery.channel == Channel.EMAIL.value
@@ -366,11 +377,13 @@ def create_api(
         ]
 
     @v1.get("/recipients/{user_id}/preferences")
-    async def get_preferences(user_id: UUID, db: Db) -> PreferencesBody:
+    async def get_preferences(user_id: UUID, db: DbSession) -> PreferencesBody:
         return _preferences_out(await db.get(Preferences, user_id))
 
     @v1.put("/recipients/{user_id}/preferences")
-    async def put_preferences(user_id: UUID, body: PreferencesBody, db: Db) -> PreferencesBody:
+    async def put_preferences(
+        user_id: UUID, body: PreferencesBody, db: DbSession
+    ) -> PreferencesBody:
         prefs = await db.get(Preferences, user_id)
         if prefs is None:
             prefs = Preferences(user_id=user_id)

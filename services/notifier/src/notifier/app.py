@@ -3,7 +3,8 @@
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -44,6 +45,13 @@ class Notifier:
     api: FastAPI
     email: EmailChannel
     webhooks: WebhookChannel
+
+
+class _EmbeddedServer(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # serve() owns SIGINT/SIGTERM and stops consumer, dispatcher and API together.
+        yield
 
 
 def build_broker(settings: Settings) -> RabbitBroker:
@@ -131,7 +139,9 @@ def build_notifier(
         api_token=settings.api_token,
         broker_probe=broker_probe,
         database_probe=lambda: ping(engine),
-        asyncapi_document=lambda: cast(dict[str, Any], specification.to_specification().to_jsonable()),
+        asyncapi_document=lambda: cast(
+            dict[str, Any], specification.to_specification().to_jsonable()
+        ),
         on_ledger_changed=dispatcher.wake,
         clock=clock,
     )
@@ -170,7 +180,7 @@ async def serve(notifier: Notifier) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    server = uvicorn.Server(
+    server = _EmbeddedServer(
         uvicorn.Config(
             notifier.api,
             host=settings.api_host,
@@ -179,7 +189,6 @@ async def serve(notifier: Notifier) -> None:
             lifespan="off",
         )
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     await start_consuming(notifier)
     tasks = [asyncio.create_task(server.serve(), name="api")]
     if settings.dispatch_enabled:

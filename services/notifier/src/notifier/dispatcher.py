@@ -13,6 +13,7 @@ non-urgent email inside the recipient's quiet hours is deferred to their end.
 """
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -97,11 +98,13 @@ class _Related:
     endpoints: dict[UUID, WebhookEndpoint]
 
 
-async def _by_id(session: AsyncSession, model: Any, column: Any, ids: Iterable[UUID]) -> dict[UUID, Any]:
+async def _by_id(
+    session: AsyncSession, model: Any, column: Any, ids: Iterable[UUID]
+) -> dict[UUID, Any]:
     wanted = list(set(ids))
     if not wanted:
         return {}
-    rows = await session.scalars(select(model).where(column.in_(wanted)))
+    rows: Iterable[Any] = await session.scalars(select(model).where(column.in_(wanted)))
     return {getattr(row, column.key): row for row in rows}
 
 
@@ -168,7 +171,7 @@ class Dispatcher:
                 logger.exception("dispatch_loop_failed", channel=channel.value)
                 await asyncio.sleep(self._policy.poll_seconds)
 
-    def _claim_query(self, channel: Channel, now: datetime, limit: int) -> Select[tuple[Delivery]]:
+    def _claim_query(self, channel: Channel, now: datetime, limit: int) -> Select[Delivery]:
         query = (
             select(Delivery)
             .where(
@@ -201,13 +204,17 @@ class Dispatcher:
             for delivery in deliveries:
                 verdict = self._verdict(delivery, related, now)
                 if isinstance(verdict, str):
-                    changes.append(_change(delivery, now, status=DeliveryStatus.CANCELLED, last_error=verdict))
+                    changes.append(
+                        _change(delivery, now, status=DeliveryStatus.CANCELLED, last_error=verdict)
+                    )
                 elif isinstance(verdict, datetime):
                     changes.append(_change(delivery, now, due_at=verdict))
                 else:
                     delivery.attempt_count += 1
                     changes.append(
-                        _change(delivery, now, claimed_until=lease, attempt_count=delivery.attempt_count)
+                        _change(
+                            delivery, now, claimed_until=lease, attempt_count=delivery.attempt_count
+                        )
                     )
                     work.append(_Work(delivery, verdict))
             await session.execute(update(Delivery), changes)
@@ -308,7 +315,9 @@ class Dispatcher:
                 result = await self._webhooks.send(work.message)
         except Exception as error:  # a channel bug must not lose the attempt record
             result = SendResult(Outcome.RETRY, error=f"{type(error).__name__}: {error}")
-        metrics.DISPATCH_LATENCY.labels(work.delivery.channel).observe(time.perf_counter() - started)
+        metrics.DISPATCH_LATENCY.labels(work.delivery.channel).observe(
+            time.perf_counter() - started
+        )
         return _Sent(work.delivery, result, started_at, self._clock())
 
     async def _record(self, sent: list[_Sent]) -> None:
@@ -349,7 +358,9 @@ class Dispatcher:
         delivery, result = item.delivery, item.result
         common = {"last_error": result.error, "last_status_code": result.status_code}
         if result.outcome is Outcome.DELIVERED:
-            return _change(delivery, now, status=DeliveryStatus.DELIVERED, delivered_at=now, **common)
+            return _change(
+                delivery, now, status=DeliveryStatus.DELIVERED, delivered_at=now, **common
+            )
         if result.outcome is Outcome.RETRY and delivery.attempt_count < self._policy.max_attempts:
             delay = retry_delay(
                 attempt=delivery.attempt_count,
@@ -401,11 +412,9 @@ def _change(delivery: Delivery, now: datetime, **values: Any) -> dict[str, Any]:
     return row
 
 
-async def _wait(event: asyncio.Event, timeout: float) -> None:
-    try:
-        await asyncio.wait_for(event.wait(), timeout)
-    except TimeoutError:
-        pass
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
 
 
 async def due_backlog(session: AsyncSession, now: datetime) -> dict[str, int]:
@@ -414,4 +423,4 @@ async def due_backlog(session: AsyncSession, now: datetime) -> dict[str, int]:
         .where(Delivery.status == DeliveryStatus.PENDING.value, Delivery.due_at <= now)
         .group_by(Delivery.channel)
     )
-    return {channel: count for channel, count in rows.tuples()}
+    return dict(rows.tuples().all())

@@ -44,7 +44,9 @@ def _text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-async def _drain(channel: aio_pika.abc.AbstractChannel, queue_name: str) -> list[AbstractIncomingMessage]:
+async def _drain(
+    channel: aio_pika.abc.AbstractChannel, queue_name: str
+) -> list[AbstractIncomingMessage]:
     queue = await channel.get_queue(queue_name, ensure=True)
     taken: list[AbstractIncomingMessage] = []
     while (message := await queue.get(no_ack=False, fail=False)) is not None:
@@ -65,7 +67,7 @@ async def list_dead_letters(*, amqp_url: str, topology: Topology) -> list[DeadLe
 async def replay_dead_letters(
     *, amqp_url: str, topology: Topology, message_id: str | None
 ) -> list[str]:
-    """Re-drive one message (by message id) or all (``message_id=None``); returns the ids replayed."""
+    """Re-drive one message (by message id) or all of them; returns the ids replayed."""
     connection = await aio_pika.connect(amqp_url)
     replayed: list[str] = []
     async with connection:
@@ -73,7 +75,9 @@ async def replay_dead_letters(
         for message in await _drain(channel, topology.dead_letter_queue.name):
             if message_id is not None and message.message_id != message_id:
                 continue
-            headers = {k: v for k, v in (message.headers or {}).items() if k not in CONSUMER_HEADERS}
+            headers = {
+                k: v for k, v in (message.headers or {}).items() if k not in CONSUMER_HEADERS
+            }
             await channel.default_exchange.publish(
                 aio_pika.Message(
                     body=message.body,

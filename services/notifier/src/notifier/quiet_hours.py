@@ -11,7 +11,9 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def quiet_until(*, now: datetime, timezone: str, start: time | None, end: time | None) -> datetime | None:
+def quiet_until(
+    *, now: datetime, timezone: str, start: time | None, end: time | None
+) -> datetime | None:
     """When the quiet window ``now`` falls in ends, or None outside it.
 
     A window may cross midnight (22:00-07:00); equal bounds mean no window.

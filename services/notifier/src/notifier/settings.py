@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     amqp_url: str = Field("amqp://guest:guest@localhost:5672/", alias="AMQP_URL")
 
     api_token: str = Field("", alias="NOTIFIER_API_TOKEN")
-    api_host: str = Field("0.0.0.0", alias="NOTIFIER_API_HOST")  # noqa: S104 - a service listens
+    api_host: str = Field("0.0.0.0", alias="NOTIFIER_API_HOST")
     api_port: int = Field(8001, alias="NOTIFIER_API_PORT")
     public_base_url: str = Field("http://localhost:8001", alias="NOTIFIER_PUBLIC_BASE_URL")
 

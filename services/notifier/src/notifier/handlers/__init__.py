@@ -1,1 +1,1 @@
-"""Use cases: one plain function per event, given a session (in the inbox transaction) and the time."""
+"""Use cases: one plain function per event, given the session of the inbox transaction."""

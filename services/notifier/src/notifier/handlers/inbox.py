@@ -1,7 +1,9 @@
 """The inbox: an event id is handled once; a duplicate changes nothing."""
 
 from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.handlers.context import EventContext
@@ -16,5 +18,5 @@ async def record_in_inbox(session: AsyncSession, *, context: EventContext, now: 
         .values(event_id=context.event_id, event_type=context.event_type, received_at=now)
         .on_conflict_do_nothing(index_elements=["event_id"])
     )
-    result = await session.execute(statement)
+    result = cast("CursorResult[Any]", await session.execute(statement))
     return bool(result.rowcount)

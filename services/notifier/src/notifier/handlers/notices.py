@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notices_contracts import NoticeArchivedV1, NoticePublishedV1, NoticeReadV1
@@ -54,9 +54,7 @@ async def _recipients(session: AsyncSession, user_ids: Sequence[UUID]) -> dict[U
     return found
 
 
-async def _preferences(
-    session: AsyncSession, user_ids: Sequence[UUID]
-) -> dict[UUID, Preferences]:
+async def _preferences(session: AsyncSession, user_ids: Sequence[UUID]) -> dict[UUID, Preferences]:
     found: dict[UUID, Preferences] = {}
     for chunk in _chunks(user_ids):
         rows = await session.scalars(select(Preferences).where(Preferences.user_id.in_(chunk)))
@@ -153,7 +151,9 @@ async def _upsert_notice(session: AsyncSession, notice_id: UUID, **values: Any) 
     return notice
 
 
-def _wants_email(recipient: Recipient | None, preferences: Preferences | None, category: str) -> bool:
+def _wants_email(
+    recipient: Recipient | None, preferences: Preferences | None, category: str
+) -> bool:
     if recipient is None or not recipient.email or not recipient.is_active:
         return False
     opted_out = (preferences.opt_outs if preferences else {}).get(Channel.EMAIL.value, [])
@@ -203,10 +203,11 @@ async def handle_notice_published(
                 )
                 or now
             )
-        common = {"notice_id": data.notice_id, "target_id": user_id, "context": context}
         rows.append(
             _delivery_row(
-                **common,
+                notice_id=data.notice_id,
+                target_id=user_id,
+                context=context,
                 channel=Channel.EMAIL,
                 kind=DeliveryKind.NOTICE,
                 due_at=due_at,
@@ -217,7 +218,9 @@ async def handle_notice_published(
         if remind_at is not None and user_id not in readers:
             rows.append(
                 _delivery_row(
-                    **common,
+                    notice_id=data.notice_id,
+                    target_id=user_id,
+                    context=context,
                     channel=Channel.EMAIL,
                     kind=DeliveryKind.REMINDER,
                     due_at=remind_at,
@@ -229,8 +232,10 @@ async def handle_notice_published(
     return LedgerChange(created=await _save_deliveries(session, rows))
 
 
-async def _cancel_pending(session: AsyncSession, *conditions: Any, reason: str, now: datetime) -> int:
-    result = await session.execute(
+async def _cancel_pending(
+    session: AsyncSession, *conditions: Any, reason: str, now: datetime
+) -> int:
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
         update(Delivery)
         .where(Delivery.status == DeliveryStatus.PENDING.value, *conditions)
         .values(status=DeliveryStatus.CANCELLED.value, last_error=reason, updated_at=now)
