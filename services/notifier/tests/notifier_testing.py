@@ -43,8 +43,17 @@ def envelope(data: Any, *, time: datetime = T0, event_id: UUID | None = None) ->
     )
 
 
+def wire_bytes(event: CloudEvent[Any]) -> bytes:
+    """The event as the producer should send it.
+
+    Not ``CloudEvent.to_json_bytes()``: that drops None, and so the required-but-
+    nullable fields (visible_until, remind_after_seconds), which then fail parsing.
+    """
+    return event.model_dump_json().encode()
+
+
 def context_of(event: CloudEvent[Any]) -> EventContext:
-    return EventContext.of(event, event.to_json_bytes())
+    return EventContext.of(event, wire_bytes(event))
 
 
 def recipient_updated(

@@ -4,7 +4,14 @@ import uuid
 from datetime import time, timedelta
 from uuid import UUID
 
-from notifier_testing import T0, NoticeSpec, context_of, envelope, recipient_updated
+from notifier_testing import (
+    T0,
+    NoticeSpec,
+    context_of,
+    envelope,
+    recipient_updated,
+    wire_bytes,
+)
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -98,7 +105,7 @@ async def test_publish_adds_a_webhook_per_subscribed_endpoint(
         await handle_notice_published(session, data=event.data, context=context_of(event), now=T0)
         [webhook] = await _ledger(session)
     assert webhook.target_id == subscribed
-    assert webhook.body == event.to_json_bytes()
+    assert webhook.body == wire_bytes(event)
 
 
 async def test_read_cancels_that_users_reminder_only(session_factory: SessionFactory) -> None:
