@@ -32,7 +32,7 @@ class FakeClock:
 
 
 def envelope(data: Any, *, time: datetime = T0, event_id: UUID | None = None) -> CloudEvent[Any]:
-    subject = str(getattr(data, "notice_id", None) or getattr(data, "user_id"))
+    subject = str(getattr(data, "notice_id", None) or data.user_id)
     return build_event(
         event_id=event_id or uuid.uuid4(),
         subject=subject,

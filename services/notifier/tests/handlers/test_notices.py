@@ -64,8 +64,12 @@ async def test_publish_creates_one_email_per_reachable_recipient(
         ledger = await _ledger(session)
 
     assert {d.target_id for d in ledger} == {ann, bob}
-    assert all(d.channel == "email" and d.kind == "notice" and d.status == "pending" for d in ledger)
-    expected = delivery_id(notice_id=notice.notice_id, target_id=ann, channel="email", kind="notice")
+    assert all(
+        d.channel == "email" and d.kind == "notice" and d.status == "pending" for d in ledger
+    )
+    expected = delivery_id(
+        notice_id=notice.notice_id, target_id=ann, channel="email", kind="notice"
+    )
     assert expected in {d.id for d in ledger}
 
 
