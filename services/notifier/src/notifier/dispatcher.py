@@ -419,8 +419,8 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
 
 async def due_backlog(session: AsyncSession, now: datetime) -> dict[str, int]:
     rows = await session.execute(
-        select(Delivery.channel, func.count())
+        select(Delivery.channel, func.count().label("due"))
         .where(Delivery.status == DeliveryStatus.PENDING.value, Delivery.due_at <= now)
         .group_by(Delivery.channel)
     )
-    return dict(rows.tuples().all())
+    return {str(row.channel): int(row.due) for row in rows}

@@ -43,7 +43,9 @@ async def _ready(env: dict[str, str], process: asyncio.subprocess.Process) -> bo
 
 
 @asynccontextmanager
-async def notifier_process(env: dict[str, str], log: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+async def notifier_process(
+    env: dict[str, str], log: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
     with log.open("ab") as output:
         process = await asyncio.create_subprocess_exec(
             str(NOTIFIER), "run", env=os.environ | env, stdout=output, stderr=output
@@ -110,7 +112,9 @@ async def test_after_kill_9_and_restart_every_recipient_has_exactly_one_delivere
             await asyncio.sleep(1.0)
 
         async with sessions() as session:
-            rows = list(await session.execute(select(Delivery.id, Delivery.target_id, Delivery.status)))
+            rows = list(
+                await session.execute(select(Delivery.id, Delivery.target_id, Delivery.status))
+            )
     finally:
         await engine.dispose()
 
@@ -121,7 +125,9 @@ async def test_after_kill_9_and_restart_every_recipient_has_exactly_one_delivere
 
     by_message_id = Counter(mail.message_id for mail in sink.mails)
     ids = {str(delivery_id): delivery_id for delivery_id, _, _ in rows}
-    received = {ids[message_id.strip("<>").split("@")[0]] for message_id in by_message_id if message_id}
+    received = {
+        ids[message_id.strip("<>").split("@")[0]] for message_id in by_message_id if message_id
+    }
     assert received == set(ids.values())
     duplicated = {
         ids[message_id.strip("<>").split("@")[0]]

@@ -2,10 +2,10 @@
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -232,7 +232,9 @@ async def test_reminders_go_to_non_readers_only_and_archive_cancels_them(
     sink = smtp_sink[0]
     reader, early_reader, non_reader = (uuid.uuid4() for _ in range(3))
     now = datetime.now(UTC)
-    notice = NoticeSpec([reader, early_reader, non_reader], remind_after_seconds=3, published_at=now)
+    notice = NoticeSpec(
+        [reader, early_reader, non_reader], remind_after_seconds=3, published_at=now
+    )
     archived = NoticeSpec([non_reader], remind_after_seconds=3, published_at=now)
     async with running_notifier(env) as notifier, publisher(env) as bus:
         await directory(bus, reader, early_reader, non_reader)
