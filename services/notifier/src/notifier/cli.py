@@ -12,6 +12,7 @@ from notifier.logging import configure_logging
 from notifier.settings import Settings
 from notifier.store.db import create_engine, migrate
 from notifier.topology import build_topology
+from notifier.topology import definitions as topology_definitions
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 dlq_cli = typer.Typer(no_args_is_help=True, help="Inspect and re-drive dead letters.")
@@ -45,6 +46,13 @@ def migrate_command() -> None:
 
     created = asyncio.run(go())
     typer.echo(f"created tables: {', '.join(created)}" if created else "schema up to date")
+
+
+@cli.command()
+def definitions() -> None:
+    """Print the RabbitMQ definitions of this topology (deploy/rabbitmq/definitions.json)."""
+    settings = _settings()
+    typer.echo(json.dumps(topology_definitions(build_topology(settings)), indent=2))
 
 
 @dlq_cli.command("list")
