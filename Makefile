@@ -64,3 +64,7 @@ lint: setup ## ruff (lint + format check) and mypy
 format: setup ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+.PHONY: bench-notifier
+bench-notifier: setup ## notifier benchmark: 10,000 recipients over email and webhooks, beside a raw FastStream baseline
+	$(RUN) python bench/notifier/bench_notifier.py

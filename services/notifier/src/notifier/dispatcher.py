@@ -19,11 +19,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import structlog
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, Table, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import metrics
@@ -58,6 +58,9 @@ logger = structlog.get_logger("notifier.dispatcher")
 
 Clock = Callable[[], datetime]
 
+CLAIM_BATCHES = 4  # claimed rows kept ready, in multiples of the channel's concurrency
+RECORD_INTERVAL_SECONDS = 0.05
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -76,9 +79,30 @@ class DispatchPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class _EmailDraft:
+    """An email decided on in the claim transaction, rendered by its sender outside it."""
+
+    delivery_id: UUID
+    to_address: str
+    kind: EmailKind
+    context: EmailContext
+
+    def render(self) -> EmailMessage:
+        rendered = render_notice_email(kind=self.kind, context=self.context)
+        return EmailMessage(
+            delivery_id=self.delivery_id,
+            to_address=self.to_address,
+            subject=rendered.subject,
+            text_body=rendered.text,
+            html_body=rendered.html,
+            headers={"List-Unsubscribe": f"<{self.context.unsubscribe_url}>"},
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class _Work:
     delivery: Delivery
-    message: EmailMessage | WebhookMessage
+    message: _EmailDraft | WebhookMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +111,15 @@ class _Sent:
     result: SendResult
     started_at: datetime
     finished_at: datetime
+
+
+@dataclass(slots=True)
+class _Pipeline:
+    capacity: int
+    backlog: "asyncio.Queue[_Work]" = field(default_factory=asyncio.Queue)
+    finished: list[_Sent] = field(default_factory=list)
+    hungry: asyncio.Event = field(default_factory=asyncio.Event)
+    results: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(slots=True)
@@ -147,29 +180,57 @@ class Dispatcher:
         return len(sent)
 
     async def _run_channel(self, channel: Channel) -> None:
-        capacity = self._policy.concurrency[channel]
-        in_flight: set[asyncio.Task[_Sent]] = set()
+        """Claimer -> backlog -> ``concurrency`` senders -> recorder, all for one channel.
+
+        The backlog holds up to ``CLAIM_BATCHES`` x concurrency claimed rows so that
+        senders never wait on the database; the recorder writes finished sends in
+        batches every ``RECORD_INTERVAL_SECONDS``. Only sends finished but not yet
+        recorded are repeated after a crash.
+        """
+        pipeline = _Pipeline(self._policy.concurrency[channel])
+        async with asyncio.TaskGroup() as group:
+            for _ in range(pipeline.capacity):
+                group.create_task(self._sender(pipeline))
+            group.create_task(self._recorder(pipeline))
+            group.create_task(self._claimer(channel, pipeline))
+
+    async def _claimer(self, channel: Channel, pipeline: "_Pipeline") -> None:
         wakeup = self._wakeups[channel]
         while True:
+            wakeup.clear()
+            pipeline.hungry.clear()
+            room = pipeline.capacity * CLAIM_BATCHES - pipeline.backlog.qsize()
             try:
-                free = capacity - len(in_flight)
-                if not in_flight or free >= max(1, capacity // 2):
-                    wakeup.clear()
-                    for item in await self._claim(channel, limit=free):
-                        in_flight.add(asyncio.create_task(self._send(item)))
-                if not in_flight:
-                    await _wait(wakeup, self._policy.poll_seconds)
-                    continue
-                done, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
-                await self._record([task.result() for task in done])
-            except asyncio.CancelledError:
-                for task in in_flight:
-                    task.cancel()
-                raise
+                claimed = await self._claim(channel, limit=room)
             except Exception:
-                # The ledger is the source of truth: unrecorded claims expire and are retried.
-                logger.exception("dispatch_loop_failed", channel=channel.value)
-                await asyncio.sleep(self._policy.poll_seconds)
+                logger.exception("dispatch_claim_failed", channel=channel.value)
+                claimed = []
+            for item in claimed:
+                pipeline.backlog.put_nowait(item)
+            if claimed:
+                await pipeline.hungry.wait()  # until the senders ran the backlog low
+            else:
+                await _wait(wakeup, self._policy.poll_seconds)
+
+    async def _sender(self, pipeline: "_Pipeline") -> None:
+        while True:
+            work = await pipeline.backlog.get()
+            if pipeline.backlog.qsize() < pipeline.capacity:
+                pipeline.hungry.set()
+            pipeline.finished.append(await self._send(work))
+            pipeline.results.set()
+
+    async def _recorder(self, pipeline: "_Pipeline") -> None:
+        while True:
+            await pipeline.results.wait()
+            await asyncio.sleep(RECORD_INTERVAL_SECONDS)
+            pipeline.results.clear()
+            batch, pipeline.finished = pipeline.finished, []
+            try:
+                await self._record(batch)
+            except Exception:
+                # The ledger stays the truth: these claims expire and are sent again.
+                logger.exception("dispatch_record_failed", deliveries=len(batch))
 
     def _claim_query(self, channel: Channel, now: datetime, limit: int) -> Select[Delivery]:
         query = (
@@ -217,7 +278,7 @@ class Dispatcher:
                         )
                     )
                     work.append(_Work(delivery, verdict))
-            await session.execute(update(Delivery), changes)
+            await session.execute(_APPLY_CHANGES, changes)
         return work
 
     async def _related(self, session: AsyncSession, deliveries: list[Delivery]) -> _Related:
@@ -248,8 +309,8 @@ class Dispatcher:
 
     def _verdict(
         self, delivery: Delivery, related: _Related, now: datetime
-    ) -> EmailMessage | WebhookMessage | datetime | str:
-        """The message to send, a later due time (quiet hours), or why it is cancelled."""
+    ) -> "_EmailDraft | WebhookMessage | datetime | str":
+        """What to send, a later due time (quiet hours), or why it is cancelled."""
         if delivery.channel == Channel.WEBHOOK.value:
             endpoint = related.endpoints.get(delivery.target_id)
             if endpoint is None:
@@ -284,7 +345,9 @@ class Dispatcher:
             if until is not None:
                 return until
         unsubscribe_url = f"{self._public_base_url}/v1/recipients/{recipient.user_id}/preferences"
-        rendered = render_notice_email(
+        return _EmailDraft(
+            delivery_id=delivery.id,
+            to_address=recipient.email,
             kind=EmailKind(delivery.kind),
             context=EmailContext(
                 title=notice.title or "",
@@ -296,21 +359,13 @@ class Dispatcher:
                 unsubscribe_url=unsubscribe_url,
             ),
         )
-        return EmailMessage(
-            delivery_id=delivery.id,
-            to_address=recipient.email,
-            subject=rendered.subject,
-            text_body=rendered.text,
-            html_body=rendered.html,
-            headers={"List-Unsubscribe": f"<{unsubscribe_url}>"},
-        )
 
     async def _send(self, work: _Work) -> _Sent:
         started_at = self._clock()
         started = time.perf_counter()
         try:
-            if isinstance(work.message, EmailMessage):
-                result = await self._email.send(work.message)
+            if isinstance(work.message, _EmailDraft):
+                result = await self._email.send(work.message.render())
             else:
                 result = await self._webhooks.send(work.message)
         except Exception as error:  # a channel bug must not lose the attempt record
@@ -346,7 +401,7 @@ class Dispatcher:
             self._log_and_count(item, now)
         async with self._session_factory.begin() as session:
             await session.execute(insert(session, Attempt), attempts)
-            await session.execute(update(Delivery), changes)
+            await session.execute(_APPLY_CHANGES, changes)
             if gone_endpoints:
                 await session.execute(
                     update(WebhookEndpoint)
@@ -394,10 +449,15 @@ class Dispatcher:
         )
 
 
+# executemany: SET takes every key of a row but delivery_id, which the WHERE binds.
+_DELIVERIES = cast(Table, Delivery.__table__)
+_APPLY_CHANGES = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"))
+
+
 def _change(delivery: Delivery, now: datetime, **values: Any) -> dict[str, Any]:
     """One row of an executemany UPDATE: every row sets the same columns."""
     row: dict[str, Any] = {
-        "id": delivery.id,
+        "delivery_id": delivery.id,
         "status": DeliveryStatus.PENDING.value,
         "due_at": delivery.due_at,
         "claimed_until": None,
