@@ -8,6 +8,7 @@ nothing to send.
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -203,31 +204,18 @@ async def handle_notice_published(
                 )
                 or now
             )
-        rows.append(
-            _delivery_row(
-                notice_id=data.notice_id,
-                target_id=user_id,
-                context=context,
-                channel=Channel.EMAIL,
-                kind=DeliveryKind.NOTICE,
-                due_at=due_at,
-                now=now,
-                urgent=data.urgent,
-            )
+        email_row = partial(
+            _delivery_row,
+            notice_id=data.notice_id,
+            target_id=user_id,
+            context=context,
+            channel=Channel.EMAIL,
+            now=now,
+            urgent=data.urgent,
         )
+        rows.append(email_row(kind=DeliveryKind.NOTICE, due_at=due_at))
         if remind_at is not None and user_id not in readers:
-            rows.append(
-                _delivery_row(
-                    notice_id=data.notice_id,
-                    target_id=user_id,
-                    context=context,
-                    channel=Channel.EMAIL,
-                    kind=DeliveryKind.REMINDER,
-                    due_at=remind_at,
-                    now=now,
-                    urgent=data.urgent,
-                )
-            )
+            rows.append(email_row(kind=DeliveryKind.REMINDER, due_at=remind_at))
     rows += await _webhook_rows(session, notice_id=data.notice_id, context=context, now=now)
     return LedgerChange(created=await _save_deliveries(session, rows))
 
