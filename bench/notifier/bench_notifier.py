@@ -15,6 +15,7 @@ Usage: make bench-notifier   (env: BENCH_RECIPIENTS, NOTIFIER_EMAIL_CONCURRENCY,
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -127,7 +128,10 @@ async def baseline(amqp_url: str, prefetch: int) -> float:
             await channel.default_exchange.publish(aio_pika.Message(body), routing_key=queue.name)
     from faststream.rabbit import Channel
 
-    broker = RabbitBroker(amqp_url, default_channel=Channel(prefetch_count=prefetch))
+    # Per-message log lines off, as in the notifier's broker.
+    broker = RabbitBroker(
+        amqp_url, default_channel=Channel(prefetch_count=prefetch), log_level=logging.DEBUG
+    )
     consumed = 0
     done = asyncio.Event()
 

@@ -259,6 +259,9 @@ class Dispatcher:
             if not deliveries:
                 return []
             related = await self._related(session, deliveries)
+            # Plain objects from here on: the changes below go out as one executemany,
+            # not as a flush of every touched row.
+            session.expunge_all()
             work: list[_Work] = []
             changes: list[dict[str, Any]] = []
             lease = now + timedelta(seconds=self._policy.claim_lease_seconds)

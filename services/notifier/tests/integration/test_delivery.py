@@ -219,6 +219,14 @@ async def test_a_webhook_answering_410_gets_its_endpoint_disabled(
         [delivery] = await settled(notifier, expected=1)
         async with api_client(notifier) as client:
             endpoint = (await client.get(f"/v1/webhook-endpoints/{created['id']}")).json()
+            ready = await client.get("/readyz")
+            asyncapi = (await client.get("/asyncapi.json")).json()
+            metrics = (await client.get("/metrics")).text
+
+    assert ready.json() == {"broker": "ok", "database": "ok"}
+    assert asyncapi["asyncapi"] == "3.0.0"
+    assert notifier.topology.queue.name in asyncapi["channels"]
+    assert 'notifier_deliveries_total{channel="webhook",outcome="gone"}' in metrics
 
     assert delivery.status == "failed"
     assert delivery.last_status_code == 410
