@@ -76,3 +76,7 @@ contracts-snapshot: setup ## at a release: record the published schemas as relea
 .PHONY: bench-relay
 bench-relay: setup ## outbox relay vs kombu/aio-pika baselines + commit-to-confirm latency (PostgreSQL, RabbitMQ)
 	cd $(API_DIR) && $(RUN) python ../../bench/relay/bench_relay.py
+
+.PHONY: bench-notifier
+bench-notifier: setup ## notifier benchmark: 10,000 recipients over email and webhooks, beside a raw FastStream baseline
+	$(RUN) python bench/notifier/bench_notifier.py

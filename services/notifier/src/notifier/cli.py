@@ -1,2 +1,101 @@
+"""The ``notifier`` command: run, migrate, and the dead-letter tools."""
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from notifier.app import build_notifier, serve
+from notifier.dlq import list_dead_letters, replay_dead_letters
+from notifier.logging import configure_logging
+from notifier.settings import Settings
+from notifier.store.db import create_engine, migrate
+from notifier.topology import build_topology
+from notifier.topology import definitions as topology_definitions
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+dlq_cli = typer.Typer(no_args_is_help=True, help="Inspect and re-drive dead letters.")
+cli.add_typer(dlq_cli, name="dlq")
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(log_format=settings.log_format, level=settings.log_level)
+    return settings
+
+
+@cli.command()
+def run() -> None:
+    """Consume events, dispatch deliveries and serve the HTTP API in one process."""
+    settings = _settings()
+    asyncio.run(serve(build_notifier(settings)))
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Create the missing tables and indexes (create-only: never alters or drops)."""
+    settings = _settings()
+
+    async def go() -> list[str]:
+        engine = create_engine(settings.database_url)
+        try:
+            return await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    created = asyncio.run(go())
+    typer.echo(f"created tables: {', '.join(created)}" if created else "schema up to date")
+
+
+@cli.command()
+def definitions() -> None:
+    """Print the RabbitMQ definitions of this topology (deploy/rabbitmq/definitions.json)."""
+    settings = _settings()
+    typer.echo(json.dumps(topology_definitions(build_topology(settings)), indent=2))
+
+
+@dlq_cli.command("list")
+def dlq_list() -> None:
+    """Print every dead letter (JSON lines) and leave them in the queue."""
+    settings = _settings()
+    letters = asyncio.run(
+        list_dead_letters(amqp_url=settings.amqp_url, topology=build_topology(settings))
+    )
+    for letter in letters:
+        typer.echo(
+            json.dumps(
+                {
+                    "message_id": letter.message_id,
+                    "reason": letter.reason,
+                    "error": letter.error,
+                    "routing_key": letter.routing_key,
+                    "body": letter.body.decode(errors="replace"),
+                }
+            )
+        )
+
+
+@dlq_cli.command("replay")
+def dlq_replay(
+    message_id: Annotated[str | None, typer.Argument(help="message id to replay")] = None,
+    replay_all: Annotated[bool, typer.Option("--all", help="replay every dead letter")] = False,
+) -> None:
+    """Publish dead letters back onto the main queue."""
+    if (message_id is None) == (not replay_all):
+        raise typer.BadParameter("give either a message id or --all")
+    settings = _settings()
+    replayed = asyncio.run(
+        replay_dead_letters(
+            amqp_url=settings.amqp_url,
+            topology=build_topology(settings),
+            message_id=None if replay_all else message_id,
+        )
+    )
+    typer.echo(f"replayed {len(replayed)}: {' '.join(replayed)}")
+    if message_id is not None and not replayed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
-    raise SystemExit("notifier: not built yet")
+    cli()

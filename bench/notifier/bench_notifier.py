@@ -1,0 +1,407 @@
+"""Notifier benchmark (not a test): one notice to 10,000 recipients.
+
+Measures, in one run against the local RabbitMQ and PostgreSQL:
+- baseline: a raw FastStream subscriber that only acknowledges, messages/s;
+- ledger: time to create the ledger rows of a 10,000-recipient notice
+  (the handler's transaction alone, and publish -> committed through the broker);
+- email: deliveries/s to an SMTP sink (aiosmtpd, its own process);
+- webhooks: deliveries/s to a webhook receiver that verifies every signature
+  (its own process), 10,000 endpoints subscribed to one notice.
+
+The notifier side runs in this process, so the figures are per notifier process.
+Everything runs in its own vhost and database, dropped at the end.
+Usage: make bench-notifier   (env: BENCH_RECIPIENTS, NOTIFIER_EMAIL_CONCURRENCY, ...)
+"""
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import aio_pika
+from faststream import AckPolicy
+from faststream.rabbit import QueueType, RabbitBroker, RabbitMessage, RabbitQueue
+from sqlalchemy import func, insert, select
+
+from notices_contracts import NoticePublishedV1, amqp_properties, build_event
+from notifier.app import Notifier, build_notifier, dispatch_policy, shutdown, start_consuming
+from notifier.channels.fakes import FakeEmailChannel, FakeWebhookChannel
+from notifier.channels.webhook import new_webhook_secret
+from notifier.dispatcher import Dispatcher
+from notifier.handlers.context import EventContext
+from notifier.handlers.notices import handle_notice_published
+from notifier.logging import configure_logging
+from notifier.settings import Settings
+from notifier.store.db import migrate
+from notifier.store.models import Attempt, Delivery, InboxEvent, Recipient, WebhookEndpoint
+
+RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "10000"))
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+REPORT_DIR = Path(__file__).resolve().parent / "results"
+GOALS = {"ledger_seconds": 2.0, "emails_per_second": 500.0, "webhooks_per_second": 1000.0}
+
+
+def _with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def isolated(run_id: str) -> Iterator[tuple[str, str]]:
+    vhost, database = f"notices-bench-{run_id}", f"notifier_bench_{run_id}"
+    subprocess.run(["rabbitmqctl", "-q", "add_vhost", vhost], check=True)
+    subprocess.run(
+        ["rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"], check=True
+    )
+    subprocess.run(["psql", POSTGRES_URL, "-qc", f'CREATE DATABASE "{database}"'], check=True)
+    try:
+        yield (
+            _with_path(AMQP_URL, "/" + quote(vhost, safe="")),
+            _with_path(POSTGRES_URL, "/" + database),
+        )
+    finally:
+        subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], check=False)
+        subprocess.run(
+            ["psql", POSTGRES_URL, "-qc", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'],
+            check=False,
+        )
+
+
+@contextmanager
+def server_process(module: str, *args: str) -> Iterator[None]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def _wait_for_port(port: int) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                return
+            except OSError:
+                await asyncio.sleep(0.2)
+
+
+async def _until(check: Callable[[], Any], *, every: float = 0.05) -> None:
+    while not await check():  # noqa: ASYNC110 - polls the database, no event to await
+        await asyncio.sleep(every)
+
+
+async def baseline(amqp_url: str, prefetch: int) -> float:
+    """Raw FastStream: publish N messages, then time a no-op subscriber acking them all."""
+    queue = RabbitQueue("bench.baseline", queue_type=QueueType.QUORUM, durable=True)
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.declare_queue(queue.name, durable=True, arguments={"x-queue-type": "quorum"})
+        body = b'{"specversion": "1.0"}' * 20
+        for _ in range(RECIPIENTS):
+            await channel.default_exchange.publish(aio_pika.Message(body), routing_key=queue.name)
+    from faststream.rabbit import Channel
+
+    # Per-message log lines off, as in the notifier's broker.
+    broker = RabbitBroker(
+        amqp_url, default_channel=Channel(prefetch_count=prefetch), log_level=logging.DEBUG
+    )
+    consumed = 0
+    done = asyncio.Event()
+
+    @broker.subscriber(queue, ack_policy=AckPolicy.ACK)
+    async def ack_only(message: RabbitMessage) -> None:
+        nonlocal consumed
+        consumed += 1
+        if consumed == RECIPIENTS:
+            done.set()
+
+    started = time.perf_counter()
+    await broker.start()
+    await done.wait()
+    elapsed = time.perf_counter() - started
+    await broker.stop()
+    return RECIPIENTS / elapsed
+
+
+def _notice(recipient_ids: list[uuid.UUID]) -> Any:
+    now = datetime.now(UTC)
+    data = NoticePublishedV1(
+        notice_id=uuid.uuid4(),
+        version=1,
+        title="Benchmark notice",
+        summary="One notice to many recipients.",
+        category="bench",
+        urgent=False,
+        published_at=now,
+        visible_from=now,
+        visible_until=None,
+        author_id=uuid.uuid4(),
+        recipient_ids=recipient_ids,
+        group_ids=[],
+        remind_after_seconds=None,
+        url="https://notices.example/bench",
+    )
+    return build_event(event_id=uuid.uuid4(), subject=str(data.notice_id), time=now, data=data)
+
+
+async def _seed_recipients(notifier: Notifier) -> list[uuid.UUID]:
+    users = [uuid.uuid4() for _ in range(RECIPIENTS)]
+    now = datetime.now(UTC)
+    async with notifier.session_factory.begin() as session:
+        await session.execute(
+            insert(Recipient),
+            [
+                {
+                    "user_id": user,
+                    "email": f"{user.hex[:12]}@bench.example",
+                    "display_name": "Bench",
+                    "timezone": "UTC",
+                    "locale": "en",
+                    "is_active": True,
+                    "source_time": now,
+                }
+                for user in users
+            ],
+        )
+    return users
+
+
+async def _delivered(notifier: Notifier, channel: str) -> int:
+    async with notifier.session_factory() as session:
+        count = await session.scalar(
+            select(func.count()).where(Delivery.channel == channel, Delivery.status == "delivered")
+        )
+    return int(count or 0)
+
+
+async def _dispatch_rate(dispatcher: Dispatcher, notifier: Notifier, channel: str) -> float:
+    started = time.perf_counter()
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        await _until(lambda: _count_is(notifier, channel, RECIPIENTS), every=0.1)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    return RECIPIENTS / (time.perf_counter() - started)
+
+
+async def _count_is(notifier: Notifier, channel: str, expected: int) -> bool:
+    return await _delivered(notifier, channel) >= expected
+
+
+@asynccontextmanager
+async def notifier_in_process(env: dict[str, str]) -> AsyncIterator[Notifier]:
+    os.environ.update(env)
+    notifier = build_notifier(Settings())
+    await migrate(notifier.engine)
+    await start_consuming(notifier)
+    try:
+        yield notifier
+    finally:
+        await shutdown(notifier)
+
+
+async def _publish(amqp_url: str, exchange_name: str, event: Any) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.declare_exchange(exchange_name, "topic", durable=True)
+        props = amqp_properties(event)
+        await exchange.publish(
+            aio_pika.Message(
+                event.model_dump_json().encode(),
+                message_id=props.message_id,
+                type=props.type,
+                content_type=props.content_type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key=props.routing_key,
+        )
+
+
+async def run() -> dict[str, Any]:
+    run_id = uuid.uuid4().hex[:8]
+    smtp_port, hook_port = _free_port(), _free_port()
+    secret = new_webhook_secret()
+    with (
+        isolated(run_id) as (amqp_url, database_url),
+        server_process("notifier.devtools.smtp_sink", "--port", str(smtp_port)),
+        server_process(
+            "notifier.devtools.webhook_receiver", "--port", str(hook_port), "--secret", secret
+        ),
+    ):
+        await _wait_for_port(smtp_port)
+        await _wait_for_port(hook_port)
+        env = {
+            "AMQP_URL": amqp_url,
+            "NOTIFIER_DATABASE_URL": database_url,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "NOTIFIER_ALLOW_PRIVATE_WEBHOOKS": "true",
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        }
+        results: dict[str, Any] = {"recipients": RECIPIENTS}
+        async with notifier_in_process(env) as notifier:
+            settings = notifier.settings
+            results["settings"] = {
+                "prefetch": settings.prefetch,
+                "email_concurrency": settings.email_concurrency,
+                "webhook_concurrency": settings.webhook_concurrency,
+                "database": "postgresql",
+            }
+            results["baseline_consume_ack_per_second"] = await baseline(amqp_url, settings.prefetch)
+
+            users = await _seed_recipients(notifier)
+            direct = _notice(users)
+            started = time.perf_counter()
+            async with notifier.session_factory.begin() as session:
+                await handle_notice_published(
+                    session,
+                    data=direct.data,
+                    context=EventContext.of(direct, direct.model_dump_json().encode()),
+                    now=datetime.now(UTC),
+                )
+            results["ledger_seconds_handler"] = time.perf_counter() - started
+            # The same rows through a dispatcher whose channels answer at once: the
+            # notifier's own cost per delivery (claim, render, record), without SMTP.
+            fake_dispatcher = Dispatcher(
+                session_factory=notifier.session_factory,
+                email=FakeEmailChannel(),
+                webhooks=FakeWebhookChannel(),
+                policy=dispatch_policy(settings),
+            )
+            results["emails_per_second_fake_channel"] = await _dispatch_rate(
+                fake_dispatcher, notifier, "email"
+            )
+            async with notifier.session_factory.begin() as session:  # measure again via the bus
+                await session.execute(Attempt.__table__.delete())
+                await session.execute(Delivery.__table__.delete())
+
+            event = _notice(users)
+            started = time.perf_counter()
+            await _publish(amqp_url, settings.exchange, event)
+            await _until(lambda: _inbox_has(notifier, event.id))
+            results["ledger_seconds_via_broker"] = time.perf_counter() - started
+
+            results["emails_per_second"] = await _dispatch_rate(
+                notifier.dispatcher, notifier, "email"
+            )
+
+            now = datetime.now(UTC)
+            async with notifier.session_factory.begin() as session:
+                await session.execute(
+                    insert(WebhookEndpoint),
+                    [
+                        {
+                            "id": uuid.uuid4(),
+                            "url": f"http://127.0.0.1:{hook_port}/hook/{number}",
+                            "description": "",
+                            "secrets": [secret],
+                            "event_types": ["notices.notice.published.v1"],
+                            "enabled": True,
+                            "disabled_reason": None,
+                            "created_at": now,
+                            "updated_at": now,
+                        }
+                        for number in range(RECIPIENTS)
+                    ],
+                )
+            hooks = _notice([])
+            await _publish(amqp_url, settings.exchange, hooks)
+            await _until(lambda: _inbox_has(notifier, hooks.id))
+            results["webhooks_per_second"] = await _dispatch_rate(
+                notifier.dispatcher, notifier, "webhook"
+            )
+    return results
+
+
+async def _inbox_has(notifier: Notifier, event_id: uuid.UUID) -> bool:
+    async with notifier.session_factory() as session:
+        return await session.get(InboxEvent, event_id) is not None
+
+
+def report(results: dict[str, Any]) -> str:
+    rows = [
+        (
+            "raw FastStream consume+ack (baseline)",
+            f"{results['baseline_consume_ack_per_second']:.0f} msg/s",
+            "-",
+        ),
+        (
+            "ledger rows, handler transaction",
+            f"{results['ledger_seconds_handler']:.2f} s",
+            f"< {GOALS['ledger_seconds']:.0f} s",
+        ),
+        ("ledger rows, publish -> committed", f"{results['ledger_seconds_via_broker']:.2f} s", "-"),
+        (
+            "email, dispatcher with a channel that answers at once",
+            f"{results['emails_per_second_fake_channel']:.0f} /s",
+            "-",
+        ),
+        (
+            "email to SMTP sink",
+            f"{results['emails_per_second']:.0f} /s",
+            f"{GOALS['emails_per_second']:.0f} /s",
+        ),
+        (
+            "webhooks to receiver",
+            f"{results['webhooks_per_second']:.0f} /s",
+            f"{GOALS['webhooks_per_second']:.0f} /s",
+        ),
+    ]
+    lines = [
+        f"# Notifier benchmark ({results['recipients']} recipients, one notifier process)",
+        "",
+        "| measure | result | goal |",
+        "|---|---|---|",
+        *(f"| {name} | {value} | {goal} |" for name, value, goal in rows),
+        "",
+        f"settings: {json.dumps(results['settings'])}",
+        f"machine load average at the end (1, 5, 15 min): {results['load_average']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    # SIGTERM unwinds like an exception, so the vhost and the database are dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    configure_logging(log_format="json", level=os.environ.get("LOG_LEVEL", "WARNING"))
+    results = asyncio.run(run())
+    results["measured_at"] = datetime.now(UTC).isoformat()
+    results["load_average"] = " ".join(f"{load:.1f}" for load in os.getloadavg())
+    REPORT_DIR.mkdir(exist_ok=True)
+    (REPORT_DIR / "notifier.json").write_text(json.dumps(results, indent=2) + "\n")
+    markdown = report(results)
+    (REPORT_DIR / "notifier.md").write_text(markdown)
+    print(markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+"""Wiring only: settings in, a running consumer + dispatcher + API out."""
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Generator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from faststream.rabbit import Channel as AmqpChannel
+from faststream.rabbit import RabbitBroker
+from faststream.specification import AsyncAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notifier.api import create_api
+from notifier.channels.base import EmailChannel, WebhookChannel
+from notifier.channels.email import SmtpEmailChannel
+from notifier.channels.webhook import HttpxWebhookChannel
+from notifier.dispatcher import Dispatcher, DispatchPolicy, utc_now
+from notifier.routers.events import EventConsumer, build_events_router
+from notifier.settings import Settings
+from notifier.store.db import SessionFactory, create_engine, create_session_factory, ping
+from notifier.store.models import Channel
+from notifier.topology import Topology, build_topology, declare_topology
+
+logger = structlog.get_logger("notifier")
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class Notifier:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: SessionFactory
+    topology: Topology
+    broker: RabbitBroker
+    consumer: EventConsumer
+    dispatcher: Dispatcher
+    api: FastAPI
+    email: EmailChannel
+    webhooks: WebhookChannel
+
+
+class _EmbeddedServer(uvicorn.Server):
+    @contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # serve() owns SIGINT/SIGTERM and stops consumer, dispatcher and API together.
+        yield
+
+
+def build_broker(settings: Settings) -> RabbitBroker:
+    return RabbitBroker(
+        settings.amqp_url,
+        # Returned (unroutable) republishes must fail loudly, never vanish.
+        default_channel=AmqpChannel(prefetch_count=settings.prefetch, on_return_raises=True),
+        log_level=logging.DEBUG,  # one line per message is the consumer's own, with ids
+    )
+
+
+def build_email_channel(settings: Settings) -> EmailChannel:
+    return SmtpEmailChannel(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        from_address=settings.smtp_from,
+        start_tls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        connect_timeout_seconds=settings.smtp_timeout_seconds,
+        pool_size=settings.email_concurrency,
+    )
+
+
+def build_webhook_channel(settings: Settings) -> WebhookChannel:
+    return HttpxWebhookChannel(
+        timeout_seconds=settings.webhook_timeout_seconds,
+        allow_private_addresses=settings.allow_private_webhooks,
+        max_connections=settings.webhook_concurrency,
+        max_keepalive_connections=settings.webhook_concurrency,
+    )
+
+
+def dispatch_policy(settings: Settings) -> DispatchPolicy:
+    return DispatchPolicy(
+        max_attempts=settings.delivery_max_attempts,
+        backoff_base_seconds=settings.delivery_backoff_base_seconds,
+        backoff_cap_seconds=settings.delivery_backoff_cap_seconds,
+        claim_lease_seconds=settings.claim_lease_seconds,
+        poll_seconds=settings.dispatch_poll_seconds,
+        concurrency={
+            Channel.EMAIL: settings.email_concurrency,
+            Channel.WEBHOOK: settings.webhook_concurrency,
+        },
+    )
+
+
+def build_notifier(
+    settings: Settings,
+    *,
+    email: EmailChannel | None = None,
+    webhooks: WebhookChannel | None = None,
+    clock: Clock = utc_now,
+) -> Notifier:
+    engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    topology = build_topology(settings)
+    broker = build_broker(settings)
+    email = email or build_email_channel(settings)
+    webhooks = webhooks or build_webhook_channel(settings)
+    dispatcher = Dispatcher(
+        session_factory=session_factory,
+        email=email,
+        webhooks=webhooks,
+        policy=dispatch_policy(settings),
+        public_base_url=settings.public_base_url,
+        clock=clock,
+    )
+    consumer = EventConsumer(
+        broker=broker,
+        topology=topology,
+        session_factory=session_factory,
+        clock=clock,
+        on_committed=dispatcher.wake,
+    )
+    broker.include_router(build_events_router(topology=topology, consumer=consumer))
+    specification = AsyncAPI(broker, title="notifier", version="1", schema_version="3.0.0")
+
+    async def broker_probe() -> None:
+        if not await broker.ping(timeout=2.0):
+            raise ConnectionError("broker unreachable")
+
+    api = create_api(
+        session_factory=session_factory,
+        api_token=settings.api_token,
+        broker_probe=broker_probe,
+        database_probe=lambda: ping(engine),
+        asyncapi_document=lambda: cast(
+            dict[str, Any], specification.to_specification().to_jsonable()
+        ),
+        on_ledger_changed=dispatcher.wake,
+        clock=clock,
+    )
+    return Notifier(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        topology=topology,
+        broker=broker,
+        consumer=consumer,
+        dispatcher=dispatcher,
+        api=api,
+        email=email,
+        webhooks=webhooks,
+    )
+
+
+async def start_consuming(notifier: Notifier) -> None:
+    await notifier.broker.connect()
+    await declare_topology(notifier.broker, notifier.topology)
+    await notifier.broker.start()
+
+
+async def shutdown(notifier: Notifier) -> None:
+    await notifier.broker.stop()
+    await notifier.email.aclose()
+    await notifier.webhooks.aclose()
+    await notifier.engine.dispose()
+
+
+async def serve(notifier: Notifier) -> None:
+    """Consumer, dispatcher and API in one process until SIGINT/SIGTERM."""
+    settings = notifier.settings
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    server = _EmbeddedServer(
+        uvicorn.Config(
+            notifier.api,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    await start_consuming(notifier)
+    tasks = [asyncio.create_task(server.serve(), name="api")]
+    if settings.dispatch_enabled:
+        tasks.append(asyncio.create_task(notifier.dispatcher.run(), name="dispatcher"))
+    logger.info("notifier_started", queue=notifier.topology.queue.name, api_port=settings.api_port)
+    stopper = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        server.should_exit = True
+        await notifier.broker.stop()
+        for task in tasks:
+            if task.get_name() == "dispatcher":
+                task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        stopper.cancel()
+        await shutdown(notifier)
+        logger.info("notifier_stopped")

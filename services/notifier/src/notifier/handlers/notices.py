@@ -1,0 +1,265 @@
+"""notice.published, notice.read, notice.archived: the ledger and its reminders.
+
+Any arrival order ends in the same state: a read kept before its publish stops
+that user's reminder from being scheduled, an archive before the publish leaves
+nothing to send.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notices_contracts import NoticeArchivedV1, NoticePublishedV1, NoticeReadV1
+from notifier.handlers.context import EventContext
+from notifier.ids import delivery_id
+from notifier.quiet_hours import quiet_until
+from notifier.store.models import (
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Notice,
+    Preferences,
+    Read,
+    Recipient,
+    WebhookEndpoint,
+)
+from notifier.store.upsert import insert
+
+# Keeps each IN (...) well below SQLite's and asyncpg's parameter limits.
+LOOKUP_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerChange:
+    created: int = 0
+    cancelled: int = 0
+
+
+def _chunks(items: Sequence[UUID]) -> Iterable[Sequence[UUID]]:
+    for start in range(0, len(items), LOOKUP_CHUNK):
+        yield items[start : start + LOOKUP_CHUNK]
+
+
+async def _recipients(session: AsyncSession, user_ids: Sequence[UUID]) -> dict[UUID, Recipient]:
+    found: dict[UUID, Recipient] = {}
+    for chunk in _chunks(user_ids):
+        rows = await session.scalars(select(Recipient).where(Recipient.user_id.in_(chunk)))
+        found.update((row.user_id, row) for row in rows)
+    return found
+
+
+async def _preferences(session: AsyncSession, user_ids: Sequence[UUID]) -> dict[UUID, Preferences]:
+    found: dict[UUID, Preferences] = {}
+    for chunk in _chunks(user_ids):
+        rows = await session.scalars(select(Preferences).where(Preferences.user_id.in_(chunk)))
+        found.update((row.user_id, row) for row in rows)
+    return found
+
+
+async def _readers(session: AsyncSession, notice_id: UUID) -> set[UUID]:
+    rows = await session.scalars(select(Read.user_id).where(Read.notice_id == notice_id))
+    return set(rows)
+
+
+def _delivery_row(
+    *,
+    notice_id: UUID,
+    target_id: UUID,
+    channel: Channel,
+    kind: str,
+    due_at: datetime,
+    context: EventContext,
+    now: datetime,
+    urgent: bool = False,
+    body: bytes | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": delivery_id(notice_id=notice_id, target_id=target_id, channel=channel, kind=kind),
+        "notice_id": notice_id,
+        "channel": channel.value,
+        "kind": kind,
+        "target_id": target_id,
+        "status": DeliveryStatus.PENDING.value,
+        "due_at": due_at,
+        "claimed_until": None,
+        "attempt_count": 0,
+        "last_error": None,
+        "last_status_code": None,
+        "body": body,
+        "urgent": urgent,
+        "event_id": context.event_id,
+        "event_time": context.time,
+        "correlation_id": context.correlationid,
+        "traceparent": context.traceparent,
+        "created_at": now,
+        "updated_at": now,
+        "delivered_at": None,
+    }
+
+
+async def _save_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Insert the ledger rows; those that exist already (same id) stay as they are."""
+    if not rows:
+        return 0
+    statement = insert(session, Delivery).on_conflict_do_nothing(index_elements=["id"])
+    await session.execute(statement, rows)
+    return len(rows)
+
+
+def _webhook_kind(context: EventContext, user_id: UUID | None) -> str:
+    kind = context.event_type
+    return f"{kind}:{user_id}" if user_id else kind
+
+
+async def _webhook_rows(
+    session: AsyncSession,
+    *,
+    notice_id: UUID,
+    context: EventContext,
+    now: datetime,
+    user_id: UUID | None = None,
+) -> list[dict[str, Any]]:
+    endpoints = await session.scalars(select(WebhookEndpoint))
+    return [
+        _delivery_row(
+            notice_id=notice_id,
+            target_id=endpoint.id,
+            channel=Channel.WEBHOOK,
+            kind=_webhook_kind(context, user_id),
+            due_at=now,
+            context=context,
+            now=now,
+            body=context.body,
+        )
+        for endpoint in endpoints
+        if context.event_type in endpoint.event_types
+    ]
+
+
+async def _upsert_notice(session: AsyncSession, notice_id: UUID, **values: Any) -> Notice:
+    statement = insert(session, Notice).values(notice_id=notice_id, **values)
+    statement = statement.on_conflict_do_update(index_elements=["notice_id"], set_=values)
+    await session.execute(statement)
+    notice = await session.get(Notice, notice_id, populate_existing=True)
+    assert notice is not None
+    return notice
+
+
+def _wants_email(
+    recipient: Recipient | None, preferences: Preferences | None, category: str
+) -> bool:
+    if recipient is None or not recipient.email or not recipient.is_active:
+        return False
+    opted_out = (preferences.opt_outs if preferences else {}).get(Channel.EMAIL.value, [])
+    return category not in opted_out
+
+
+async def handle_notice_published(
+    session: AsyncSession, *, data: NoticePublishedV1, context: EventContext, now: datetime
+) -> LedgerChange:
+    notice = await _upsert_notice(
+        session,
+        data.notice_id,
+        title=data.title,
+        summary=data.summary,
+        category=data.category,
+        urgent=data.urgent,
+        url=data.url,
+        published_at=data.published_at,
+        remind_after_seconds=data.remind_after_seconds,
+    )
+    if notice.archived_at is not None:
+        return LedgerChange()
+
+    user_ids = list(dict.fromkeys(data.recipient_ids))
+    recipients = await _recipients(session, user_ids)
+    preferences = await _preferences(session, user_ids)
+    readers = await _readers(session, data.notice_id) if data.remind_after_seconds else set()
+    remind_at = (
+        data.published_at + timedelta(seconds=data.remind_after_seconds)
+        if data.remind_after_seconds
+        else None
+    )
+
+    rows: list[dict[str, Any]] = []
+    for user_id in user_ids:
+        recipient, prefs = recipients.get(user_id), preferences.get(user_id)
+        if recipient is None or not _wants_email(recipient, prefs, data.category):
+            continue
+        due_at = now
+        if not data.urgent and prefs is not None:
+            due_at = (
+                quiet_until(
+                    now=now,
+                    timezone=recipient.timezone,
+                    start=prefs.quiet_hours_start,
+                    end=prefs.quiet_hours_end,
+                )
+                or now
+            )
+        email_row = partial(
+            _delivery_row,
+            notice_id=data.notice_id,
+            target_id=user_id,
+            context=context,
+            channel=Channel.EMAIL,
+            now=now,
+            urgent=data.urgent,
+        )
+        rows.append(email_row(kind=DeliveryKind.NOTICE, due_at=due_at))
+        if remind_at is not None and user_id not in readers:
+            rows.append(email_row(kind=DeliveryKind.REMINDER, due_at=remind_at))
+    rows += await _webhook_rows(session, notice_id=data.notice_id, context=context, now=now)
+    return LedgerChange(created=await _save_deliveries(session, rows))
+
+
+async def _cancel_pending(
+    session: AsyncSession, *conditions: Any, reason: str, now: datetime
+) -> int:
+    result: CursorResult[Any] = await session.execute(  # type: ignore[assignment]
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.PENDING.value, *conditions)
+        .values(status=DeliveryStatus.CANCELLED.value, last_error=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)
+
+
+async def handle_notice_read(
+    session: AsyncSession, *, data: NoticeReadV1, context: EventContext, now: datetime
+) -> LedgerChange:
+    await session.execute(
+        insert(session, Read)
+        .values(notice_id=data.notice_id, user_id=data.user_id, read_at=data.read_at)
+        .on_conflict_do_nothing(index_elements=["notice_id", "user_id"])
+    )
+    cancelled = await _cancel_pending(
+        session,
+        Delivery.notice_id == data.notice_id,
+        Delivery.target_id == data.user_id,
+        Delivery.kind == DeliveryKind.REMINDER.value,
+        reason="read",
+        now=now,
+    )
+    rows = await _webhook_rows(
+        session, notice_id=data.notice_id, context=context, now=now, user_id=data.user_id
+    )
+    return LedgerChange(created=await _save_deliveries(session, rows), cancelled=cancelled)
+
+
+async def handle_notice_archived(
+    session: AsyncSession, *, data: NoticeArchivedV1, context: EventContext, now: datetime
+) -> LedgerChange:
+    await _upsert_notice(session, data.notice_id, archived_at=data.archived_at)
+    cancelled = await _cancel_pending(
+        session, Delivery.notice_id == data.notice_id, reason="archived", now=now
+    )
+    rows = await _webhook_rows(session, notice_id=data.notice_id, context=context, now=now)
+    return LedgerChange(created=await _save_deliveries(session, rows), cancelled=cancelled)

@@ -1,0 +1,26 @@
+"""Prometheus metrics of the notifier (the process-wide default registry)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "notifier_events_consumed_total", "Events taken off the queue", ["event_type", "outcome"]
+)
+DEAD_LETTERED = Counter(
+    "notifier_dead_lettered_total", "Messages sent to the dead-letter queue", ["reason"]
+)
+CONSUME_RETRIES = Counter(
+    "notifier_consume_retries_total", "Messages sent to a delayed-retry wait queue"
+)
+DELIVERIES = Counter(
+    "notifier_deliveries_total", "Delivery attempts by channel and outcome", ["channel", "outcome"]
+)
+DISPATCH_LATENCY = Histogram(
+    "notifier_dispatch_latency_seconds", "Time of one send attempt", ["channel"]
+)
+COMMIT_TO_DELIVERY = Histogram(
+    "notifier_commit_to_delivery_seconds",
+    "From the event's time to the delivery",
+    ["channel"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
+)
+DUE_BACKLOG = Gauge("notifier_due_backlog", "Deliveries due and not yet sent", ["channel"])

@@ -1,0 +1,71 @@
+"""Configuration from the environment (12-factor), with defaults for a one-machine run."""
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{SERVICE_ROOT / 'var' / 'notifier.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="NOTIFIER_DATABASE_URL")
+    amqp_url: str = Field("amqp://guest:guest@localhost:5672/", alias="AMQP_URL")
+
+    api_token: str = Field("", alias="NOTIFIER_API_TOKEN")
+    api_host: str = Field("0.0.0.0", alias="NOTIFIER_API_HOST")
+    api_port: int = Field(8001, alias="NOTIFIER_API_PORT")
+    public_base_url: str = Field("http://localhost:8001", alias="NOTIFIER_PUBLIC_BASE_URL")
+
+    smtp_host: str = Field("localhost", alias="SMTP_HOST")
+    smtp_port: int = Field(25, alias="SMTP_PORT")
+    smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
+    smtp_password: str | None = Field(None, alias="SMTP_PASSWORD")
+    smtp_starttls: bool = Field(False, alias="SMTP_STARTTLS")
+    smtp_from: str = Field("Notices <notices@localhost>", alias="SMTP_FROM")
+    smtp_timeout_seconds: float = Field(10.0, alias="SMTP_TIMEOUT_SECONDS")
+
+    webhook_timeout_seconds: float = Field(10.0, alias="NOTIFIER_WEBHOOK_TIMEOUT_SECONDS")
+    allow_private_webhooks: bool = Field(False, alias="NOTIFIER_ALLOW_PRIVATE_WEBHOOKS")
+
+    exchange: str = Field("notices.events", alias="NOTIFIER_EXCHANGE")
+    queue: str = Field("notifier.events", alias="NOTIFIER_QUEUE")
+    dead_letter_exchange_name: str | None = Field(None, alias="NOTIFIER_DEAD_LETTER_EXCHANGE")
+    dead_letter_queue_name: str | None = Field(None, alias="NOTIFIER_DEAD_LETTER_QUEUE")
+    retry_queue_prefix_name: str | None = Field(None, alias="NOTIFIER_RETRY_QUEUE_PREFIX")
+    prefetch: int = Field(32, alias="NOTIFIER_PREFETCH", ge=1)
+    # One wait queue per delay; a message that failed transiently len(delays) times
+    # more goes to the dead-letter queue.
+    consume_retry_delays_seconds: list[float] = Field(
+        [1.0, 10.0, 60.0, 300.0], alias="NOTIFIER_CONSUME_RETRY_DELAYS"
+    )
+
+    delivery_max_attempts: int = Field(8, alias="NOTIFIER_DELIVERY_MAX_ATTEMPTS", ge=1)
+    delivery_backoff_base_seconds: float = Field(2.0, alias="NOTIFIER_DELIVERY_BACKOFF_BASE")
+    delivery_backoff_cap_seconds: float = Field(3600.0, alias="NOTIFIER_DELIVERY_BACKOFF_CAP")
+    email_concurrency: int = Field(8, alias="NOTIFIER_EMAIL_CONCURRENCY", ge=1)
+    webhook_concurrency: int = Field(32, alias="NOTIFIER_WEBHOOK_CONCURRENCY", ge=1)
+    dispatch_poll_seconds: float = Field(1.0, alias="NOTIFIER_DISPATCH_POLL_SECONDS")
+    # A claimed delivery not recorded within the lease (its process died) is claimed again.
+    claim_lease_seconds: float = Field(60.0, alias="NOTIFIER_CLAIM_LEASE_SECONDS")
+    dispatch_enabled: bool = Field(True, alias="NOTIFIER_DISPATCH_ENABLED")
+
+    log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
+    log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    @cached_property
+    def dead_letter_exchange(self) -> str:
+        return self.dead_letter_exchange_name or f"{self.queue}.dlx"
+
+    @cached_property
+    def dead_letter_queue(self) -> str:
+        return self.dead_letter_queue_name or f"{self.queue}.dlq"
+
+    @cached_property
+    def retry_queue_prefix(self) -> str:
+        return self.retry_queue_prefix_name or f"{self.queue}.retry"

@@ -1,0 +1,1 @@
+"""The notifier's own database: inbox, recipient directory, delivery ledger."""

@@ -1,0 +1,199 @@
+"""The notice handlers, called directly with a session, as the router calls them."""
+
+import uuid
+from datetime import time, timedelta
+from uuid import UUID
+
+from notifier_testing import (
+    T0,
+    NoticeSpec,
+    context_of,
+    envelope,
+    recipient_updated,
+    wire_bytes,
+)
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier.handlers.notices import (
+    handle_notice_archived,
+    handle_notice_published,
+    handle_notice_read,
+)
+from notifier.handlers.recipients import handle_recipient_updated
+from notifier.ids import delivery_id
+from notifier.store.db import SessionFactory
+from notifier.store.models import Delivery, Preferences, Recipient, WebhookEndpoint
+
+
+async def _directory(session: AsyncSession, *users: UUID, **options: object) -> None:
+    for user in users:
+        event = envelope(recipient_updated(user, **options))  # type: ignore[arg-type]
+        await handle_recipient_updated(session, data=event.data, context=context_of(event))
+
+
+async def _publish(session: AsyncSession, notice: NoticeSpec) -> None:
+    event = envelope(notice.published())
+    await handle_notice_published(session, data=event.data, context=context_of(event), now=T0)
+
+
+async def _read(session: AsyncSession, notice: NoticeSpec, user: UUID) -> None:
+    event = envelope(notice.read(user))
+    await handle_notice_read(session, data=event.data, context=context_of(event), now=T0)
+
+
+async def _archive(session: AsyncSession, notice: NoticeSpec) -> None:
+    event = envelope(notice.archived())
+    await handle_notice_archived(session, data=event.data, context=context_of(event), now=T0)
+
+
+async def _ledger(session: AsyncSession) -> list[Delivery]:
+    return list(await session.scalars(select(Delivery).order_by(Delivery.kind)))
+
+
+async def test_publish_creates_one_email_per_reachable_recipient(
+    session_factory: SessionFactory,
+) -> None:
+    ann, bob, gone, unknown, mute = (uuid.uuid4() for _ in range(5))
+    notice = NoticeSpec([ann, bob, gone, unknown, mute, ann])
+    async with session_factory.begin() as session:
+        await _directory(session, ann, bob, mute)
+        await _directory(session, gone, is_active=False)
+        session.add(Preferences(user_id=mute, opt_outs={"email": ["general"]}, updated_at=T0))
+        await _publish(session, notice)
+        ledger = await _ledger(session)
+
+    assert {d.target_id for d in ledger} == {ann, bob}
+    assert all(
+        d.channel == "email" and d.kind == "notice" and d.status == "pending" for d in ledger
+    )
+    expected = delivery_id(
+        notice_id=notice.notice_id, target_id=ann, channel="email", kind="notice"
+    )
+    assert expected in {d.id for d in ledger}
+
+
+async def test_publishing_twice_changes_nothing(session_factory: SessionFactory) -> None:
+    ann = uuid.uuid4()
+    notice = NoticeSpec([ann], remind_after_seconds=60)
+    async with session_factory.begin() as session:
+        await _directory(session, ann)
+        await _publish(session, notice)
+        await _publish(session, notice)
+        ledger = await _ledger(session)
+    assert [(d.kind, d.due_at) for d in ledger] == [
+        ("notice", T0),
+        ("reminder", T0 + timedelta(seconds=60)),
+    ]
+
+
+async def test_publish_adds_a_webhook_per_subscribed_endpoint(
+    session_factory: SessionFactory,
+) -> None:
+    subscribed, other = uuid.uuid4(), uuid.uuid4()
+    notice = NoticeSpec([])
+    async with session_factory.begin() as session:
+        for endpoint_id, types in ((subscribed, [envelope(notice.published()).type]), (other, [])):
+            session.add(
+                WebhookEndpoint(
+                    id=endpoint_id,
+                    url="https://hooks.example/x",
+                    secrets=["whsec_AAAA"],
+                    event_types=types,
+                    enabled=True,
+                    created_at=T0,
+                    updated_at=T0,
+                )
+            )
+        event = envelope(notice.published())
+        await handle_notice_published(session, data=event.data, context=context_of(event), now=T0)
+        [webhook] = await _ledger(session)
+    assert webhook.target_id == subscribed
+    assert webhook.body == wire_bytes(event)
+
+
+async def test_read_cancels_that_users_reminder_only(session_factory: SessionFactory) -> None:
+    ann, bob = uuid.uuid4(), uuid.uuid4()
+    notice = NoticeSpec([ann, bob], remind_after_seconds=60)
+    async with session_factory.begin() as session:
+        await _directory(session, ann, bob)
+        await _publish(session, notice)
+        await _read(session, notice, ann)
+        ledger = await _ledger(session)
+    status = {(d.target_id, d.kind): d.status for d in ledger}
+    assert status == {
+        (ann, "notice"): "pending",
+        (bob, "notice"): "pending",
+        (ann, "reminder"): "cancelled",
+        (bob, "reminder"): "pending",
+    }
+
+
+async def test_read_before_publish_schedules_no_reminder(session_factory: SessionFactory) -> None:
+    ann, bob = uuid.uuid4(), uuid.uuid4()
+    notice = NoticeSpec([ann, bob], remind_after_seconds=60)
+    async with session_factory.begin() as session:
+        await _directory(session, ann, bob)
+        await _read(session, notice, ann)
+        await _publish(session, notice)
+        ledger = await _ledger(session)
+    reminders = {d.target_id for d in ledger if d.kind == "reminder"}
+    assert reminders == {bob}
+
+
+async def test_archive_cancels_everything_pending(session_factory: SessionFactory) -> None:
+    ann = uuid.uuid4()
+    notice = NoticeSpec([ann], remind_after_seconds=60)
+    async with session_factory.begin() as session:
+        await _directory(session, ann)
+        await _publish(session, notice)
+        await _archive(session, notice)
+        ledger = await _ledger(session)
+    assert {d.status for d in ledger} == {"cancelled"}
+
+
+async def test_archive_before_publish_leaves_nothing_pending(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()
+    notice = NoticeSpec([ann], remind_after_seconds=60)
+    async with session_factory.begin() as session:
+        await _directory(session, ann)
+        await _archive(session, notice)
+        await _publish(session, notice)
+        assert await _ledger(session) == []
+
+
+async def test_quiet_hours_defer_email_unless_urgent(session_factory: SessionFactory) -> None:
+    ann, bob = uuid.uuid4(), uuid.uuid4()  # T0 is 12:00 UTC = 21:00 in Tokyo
+    async with session_factory.begin() as session:
+        await _directory(session, ann, bob, timezone="Asia/Tokyo")
+        for user in (ann, bob):
+            session.add(
+                Preferences(
+                    user_id=user,
+                    opt_outs={},
+                    quiet_hours_start=time(20, 0),
+                    quiet_hours_end=time(7, 30),
+                    updated_at=T0,
+                )
+            )
+        await _publish(session, NoticeSpec([ann]))
+        await _publish(session, NoticeSpec([bob], urgent=True))
+        due = {d.target_id: d.due_at for d in await _ledger(session)}
+    assert due[ann] == T0 + timedelta(hours=10, minutes=30)  # 07:30 Tokyo next morning
+    assert due[bob] == T0
+
+
+async def test_an_older_recipient_update_does_not_overwrite_a_newer_one(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()
+    newer = envelope(recipient_updated(ann, email="new@example.org"), time=T0)
+    older = envelope(recipient_updated(ann, email="old@example.org"), time=T0 - timedelta(hours=1))
+    async with session_factory.begin() as session:
+        for event in (newer, older):
+            await handle_recipient_updated(session, data=event.data, context=context_of(event))
+        recipient = await session.get(Recipient, ann)
+    assert recipient is not None
+    assert recipient.email == "new@example.org"

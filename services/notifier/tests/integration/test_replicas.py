@@ -1,0 +1,59 @@
+"""Two dispatchers on one PostgreSQL ledger share the work: each delivery is sent once."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from integration_harness import eventually, migrated
+from notifier_testing import NoticeSpec, context_of, envelope, recipient_updated
+from sqlalchemy import func, select
+
+from notifier.channels.fakes import FakeEmailChannel, FakeWebhookChannel
+from notifier.dispatcher import Dispatcher, DispatchPolicy
+from notifier.handlers.notices import handle_notice_published
+from notifier.handlers.recipients import handle_recipient_updated
+from notifier.store.db import create_engine, create_session_factory
+from notifier.store.models import Channel, Delivery
+
+RECIPIENTS = 500
+
+
+async def test_replicas_claim_disjoint_deliveries_with_skip_locked(database_url: str) -> None:
+    await migrated({"NOTIFIER_DATABASE_URL": database_url})
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    users = [uuid.uuid4() for _ in range(RECIPIENTS)]
+    now = datetime.now(UTC)
+    async with sessions.begin() as session:
+        for user in users:
+            event = envelope(recipient_updated(user))
+            await handle_recipient_updated(session, data=event.data, context=context_of(event))
+        event = envelope(NoticeSpec(users, published_at=now).published())
+        await handle_notice_published(session, data=event.data, context=context_of(event), now=now)
+
+    channels = [FakeEmailChannel(), FakeEmailChannel()]
+    policy = DispatchPolicy(concurrency={Channel.EMAIL: 4, Channel.WEBHOOK: 4})
+    replicas = [
+        Dispatcher(
+            session_factory=sessions, email=email, webhooks=FakeWebhookChannel(), policy=policy
+        )
+        for email in channels
+    ]
+    tasks = [asyncio.create_task(replica.run()) for replica in replicas]
+
+    async def all_delivered() -> bool:
+        async with sessions() as session:
+            count = await session.scalar(select(func.count()).where(Delivery.status == "delivered"))
+        return count == RECIPIENTS
+
+    try:
+        await eventually(all_delivered, within=120, interval=0.2)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await engine.dispose()
+
+    sent = [message.delivery_id for email in channels for message in email.delivered]
+    assert len(sent) == len(set(sent)) == RECIPIENTS
+    assert all(email.delivered for email in channels), "one replica did all the work"

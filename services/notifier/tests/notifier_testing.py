@@ -1,0 +1,103 @@
+"""Builders shared by the notifier tests: contract events, a settable clock, a ready store."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from notices_contracts import (
+    CloudEvent,
+    NoticeArchivedV1,
+    NoticePublishedV1,
+    NoticeReadV1,
+    RecipientUpdatedV1,
+    build_event,
+)
+from notifier.handlers.context import EventContext
+
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@dataclass
+class FakeClock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def envelope(data: Any, *, time: datetime = T0, event_id: UUID | None = None) -> CloudEvent[Any]:
+    subject = str(getattr(data, "notice_id", None) or data.user_id)
+    return build_event(
+        event_id=event_id or uuid.uuid4(),
+        subject=subject,
+        time=time,
+        data=data,
+        traceparent=TRACEPARENT,
+        correlationid="corr-1",
+    )
+
+
+def wire_bytes(event: CloudEvent[Any]) -> bytes:
+    """The event as the producer should send it.
+
+    Not ``CloudEvent.to_json_bytes()``: that drops None, and so the required-but-
+    nullable fields (visible_until, remind_after_seconds), which then fail parsing.
+    """
+    return event.model_dump_json().encode()
+
+
+def context_of(event: CloudEvent[Any]) -> EventContext:
+    return EventContext.of(event, wire_bytes(event))
+
+
+def recipient_updated(
+    user_id: UUID, *, email: str | None = None, is_active: bool = True, timezone: str = "UTC"
+) -> RecipientUpdatedV1:
+    return RecipientUpdatedV1(
+        user_id=user_id,
+        email=email if email is not None else f"{user_id.hex[:12]}@example.org",
+        display_name=f"User {user_id.hex[:6]}",
+        timezone=timezone,
+        locale="en",
+        is_active=is_active,
+    )
+
+
+@dataclass
+class NoticeSpec:
+    recipient_ids: list[UUID]
+    notice_id: UUID = field(default_factory=uuid.uuid4)
+    category: str = "general"
+    urgent: bool = False
+    remind_after_seconds: int | None = None
+    published_at: datetime = T0
+
+    def published(self) -> NoticePublishedV1:
+        return NoticePublishedV1(
+            notice_id=self.notice_id,
+            version=1,
+            title="Fire drill <Tuesday>",
+            summary="Leave by the east stairs & meet outside.",
+            category=self.category,
+            urgent=self.urgent,
+            published_at=self.published_at,
+            visible_from=self.published_at,
+            visible_until=None,
+            author_id=uuid.uuid4(),
+            recipient_ids=self.recipient_ids,
+            group_ids=[],
+            remind_after_seconds=self.remind_after_seconds,
+            url=f"https://notices.example/n/{self.notice_id}",
+        )
+
+    def read(self, user_id: UUID, *, at: datetime = T0) -> NoticeReadV1:
+        return NoticeReadV1(notice_id=self.notice_id, user_id=user_id, read_at=at)
+
+    def archived(self, *, at: datetime = T0) -> NoticeArchivedV1:
+        return NoticeArchivedV1(notice_id=self.notice_id, archived_at=at)

@@ -1,0 +1,152 @@
+"""The events subscriber through FastStream's TestRabbitBroker: parse, dedupe, DLQ, retry."""
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from faststream.rabbit import RabbitBroker, RabbitMessage, TestRabbitBroker
+from notifier_testing import FakeClock, NoticeSpec, envelope, recipient_updated, wire_bytes
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from notifier.routers.events import EventConsumer, build_events_router
+from notifier.settings import Settings
+from notifier.store.db import SessionFactory
+from notifier.store.models import Delivery, InboxEvent, Recipient
+from notifier.topology import ATTEMPT_HEADER, ERROR_HEADER, REASON_HEADER, Topology, build_topology
+
+
+@dataclass
+class Bus:
+    broker: RabbitBroker
+    topology: Topology
+    dead: list[RabbitMessage] = field(default_factory=list)
+    waiting: dict[str, list[RabbitMessage]] = field(default_factory=dict)
+    woken: int = 0
+
+    async def publish(self, body: bytes, **properties: Any) -> None:
+        await self.broker.publish(body, queue=self.topology.queue.name, **properties)
+
+
+def _bus(session_factory: Any, clock: FakeClock) -> Bus:
+    topology = build_topology(Settings(NOTIFIER_QUEUE=f"unit.{uuid.uuid4().hex[:8]}"))
+    broker = RabbitBroker()
+    bus = Bus(broker, topology)
+
+    def woken() -> None:
+        bus.woken += 1
+
+    consumer = EventConsumer(
+        broker=broker,
+        topology=topology,
+        session_factory=session_factory,
+        clock=clock,
+        on_committed=woken,
+    )
+    broker.include_router(build_events_router(topology=topology, consumer=consumer))
+
+    @broker.subscriber(topology.dead_letter_queue, topology.dead_letter_exchange)
+    async def dead_letters(message: RabbitMessage) -> None:
+        bus.dead.append(message)
+
+    for wait_queue in topology.retry_queues:
+        broker.subscriber(wait_queue)(_collector(bus.waiting.setdefault(wait_queue.name, [])))
+    return bus
+
+
+def _collector(into: list[RabbitMessage]) -> Any:
+    async def collect(message: RabbitMessage) -> None:
+        into.append(message)
+
+    return collect
+
+
+@pytest.fixture
+async def bus(session_factory: SessionFactory, clock: FakeClock) -> AsyncIterator[Bus]:
+    bus = _bus(session_factory, clock)
+    async with TestRabbitBroker(bus.broker):
+        yield bus
+
+
+async def _count(session_factory: SessionFactory, model: Any) -> int:
+    async with session_factory() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_an_event_delivered_three_times_is_handled_once(
+    bus: Bus, session_factory: SessionFactory
+) -> None:
+    ann = uuid.uuid4()
+    await bus.publish(wire_bytes(envelope(recipient_updated(ann))))
+    published = wire_bytes(envelope(NoticeSpec([ann]).published()))
+    for _ in range(3):
+        await bus.publish(published)
+
+    assert await _count(session_factory, InboxEvent) == 2
+    assert await _count(session_factory, Delivery) == 1
+    assert await _count(session_factory, Recipient) == 1
+    assert bus.woken == 2
+    assert bus.dead == []
+
+
+def _valid_bytes() -> bytes:
+    return wire_bytes(envelope(recipient_updated(uuid.uuid4())))
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "invalid_json"),
+        (b'["a", "list"]', "not_a_cloudevent"),
+        (b'{"id": "x", "type": "notices.notice.read.v1"}', "not_a_cloudevent"),
+        (_valid_bytes().replace(b'"is_active"', b'"active"'), "invalid_data"),
+    ],
+)
+async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_next_one_handled(
+    bus: Bus, session_factory: SessionFactory, body: bytes, reason: str
+) -> None:
+    await bus.publish(body, message_id="poison-1")
+    await bus.publish(_valid_bytes())
+
+    [dead] = bus.dead
+    assert dead.headers[REASON_HEADER] == reason
+    assert dead.headers[ERROR_HEADER]
+    assert dead.body == body
+    assert dead.message_id == "poison-1"
+    assert await _count(session_factory, Recipient) == 1
+
+
+async def test_unknown_types_and_versions_are_acknowledged_and_ignored(
+    bus: Bus, session_factory: SessionFactory
+) -> None:
+    valid = _valid_bytes()
+    await bus.publish(valid.replace(b"recipient.updated.v1", b"recipient.updated.v2"))
+    await bus.publish(valid.replace(b"recipient.updated.v1", b"poll.closed.v1"))
+
+    assert bus.dead == []
+    assert await _count(session_factory, InboxEvent) == 0
+
+
+class _DatabaseDown:
+    def begin(self) -> Any:
+        raise OperationalError("BEGIN", {}, ConnectionRefusedError("database is down"))
+
+
+async def test_a_transient_failure_goes_to_the_next_wait_queue_then_to_the_dlq(
+    clock: FakeClock,
+) -> None:
+    bus = _bus(_DatabaseDown(), clock)
+    body = _valid_bytes()
+    async with TestRabbitBroker(bus.broker):
+        await bus.publish(body)
+        first_wait = bus.topology.retry_queues[0].name
+        [waiting] = bus.waiting[first_wait]
+        assert waiting.headers[ATTEMPT_HEADER] == 2
+
+        last = bus.topology.max_consume_attempts
+        await bus.publish(body, headers={ATTEMPT_HEADER: last})
+        [dead] = bus.dead
+        assert dead.headers[REASON_HEADER] == "retries_exhausted"
+        assert "database is down" in dead.headers[ERROR_HEADER]

@@ -1,0 +1,139 @@
+"""The HTTP API over ASGI: bearer auth, problem details, endpoints, ledger, preferences."""
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from notifier_testing import FakeClock, NoticeSpec, context_of, envelope, recipient_updated
+from sqlalchemy import select
+
+from notifier.api import create_api
+from notifier.handlers.notices import handle_notice_published, handle_notice_read
+from notifier.handlers.recipients import handle_recipient_updated
+from notifier.store.db import SessionFactory, ping
+from notifier.store.models import Delivery
+
+TOKEN = "s3cret"
+
+
+async def _broker_down() -> None:
+    raise ConnectionError("no broker in unit tests")
+
+
+@pytest.fixture
+async def client(
+    session_factory: SessionFactory, clock: FakeClock, engine: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    api = create_api(
+        session_factory=session_factory,
+        api_token=TOKEN,
+        broker_probe=_broker_down,
+        database_probe=lambda: ping(engine),
+        asyncapi_document=lambda: {"asyncapi": "3.0.0"},
+        clock=clock,
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=api),
+        base_url="http://notifier",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ) as client:
+        yield client
+
+
+async def test_v1_needs_the_bearer_token_and_errors_are_problem_details(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/v1/webhook-endpoints", headers={"Authorization": "Bearer no"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Unauthorized"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+    invalid = await client.post("/v1/webhook-endpoints", json={"url": "not a url"})
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"][0]["loc"] == ["body", "url"]
+
+
+async def test_health_readiness_and_metrics(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"] == {"broker": "unavailable: ConnectionError", "database": "ok"}
+    metrics = await client.get("/metrics")
+    assert "notifier_due_backlog" in metrics.text
+
+
+async def test_webhook_endpoint_lifecycle_shows_each_secret_once(
+    client: httpx.AsyncClient,
+) -> None:
+    created = (
+        await client.post("/v1/webhook-endpoints", json={"url": "https://hooks.example/a"})
+    ).json()
+    assert created["secret"].startswith("whsec_")
+    path = f"/v1/webhook-endpoints/{created['id']}"
+    listed = (await client.get("/v1/webhook-endpoints")).json()
+    assert [item["id"] for item in listed] == [created["id"]]
+    assert "secret" not in listed[0]
+
+    rotated = (await client.post(f"{path}/rotate-secret")).json()
+    assert rotated["secret"] != created["secret"]
+    enabled = (await client.post(f"{path}/enable")).json()
+    assert enabled["enabled"] is True
+    assert (await client.delete(path)).status_code == 204
+    assert (await client.get(path)).status_code == 404
+
+
+async def test_preferences_round_trip(client: httpx.AsyncClient) -> None:
+    path = f"/v1/recipients/{uuid.uuid4()}/preferences"
+    assert (await client.get(path)).json() == {"opt_outs": {}, "quiet_hours": None}
+    body = {
+        "opt_outs": {"email": ["newsletter", "newsletter"]},
+        "quiet_hours": {"start": "22:00:00", "end": "07:00:00"},
+    }
+    assert (await client.put(path, json=body)).status_code == 200
+    assert (await client.get(path)).json() == {
+        "opt_outs": {"email": ["newsletter"]},
+        "quiet_hours": {"start": "22:00:00", "end": "07:00:00"},
+    }
+
+
+async def test_ledger_acknowledgements_and_retry(
+    client: httpx.AsyncClient, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    ann, bob = uuid.uuid4(), uuid.uuid4()
+    notice = NoticeSpec([ann, bob], remind_after_seconds=60)
+    async with session_factory.begin() as session:
+        for user in (ann, bob):
+            event = envelope(recipient_updated(user))
+            await handle_recipient_updated(session, data=event.data, context=context_of(event))
+        published, read = envelope(notice.published()), envelope(notice.read(ann))
+        await handle_notice_published(
+            session, data=published.data, context=context_of(published), now=clock.now
+        )
+        await handle_notice_read(session, data=read.data, context=context_of(read), now=clock.now)
+        failed = await session.scalar(
+            select(Delivery).where(Delivery.target_id == bob, Delivery.kind == "notice")
+        )
+        assert failed is not None
+        failed.status = "failed"
+
+    acks = (await client.get(f"/v1/notices/{notice.notice_id}/acknowledgements")).json()
+    by_user = {ack["user_id"]: ack for ack in acks}
+    assert by_user[str(ann)]["reminder_status"] == "cancelled"
+    assert by_user[str(ann)]["read_at"] is not None
+    assert by_user[str(bob)]["delivery_status"] == "failed"
+
+    listed = (
+        await client.get(
+            "/v1/deliveries", params={"notice_id": str(notice.notice_id), "status": "failed"}
+        )
+    ).json()
+    assert [item["id"] for item in listed] == [str(failed.id)]
+    retried = await client.post(f"/v1/deliveries/{failed.id}/retry")
+    assert retried.status_code == 202
+    assert retried.json()["status"] == "pending"
+    assert (await client.post(f"/v1/deliveries/{failed.id}/retry")).status_code == 409
+    detail = (await client.get(f"/v1/deliveries/{failed.id}")).json()
+    assert detail["attempts"] == []
