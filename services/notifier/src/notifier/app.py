@@ -81,7 +81,6 @@ def build_webhook_channel(settings: Settings) -> WebhookChannel:
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private_addresses=settings.allow_private_webhooks,
         max_connections=settings.webhook_concurrency,
-        max_keepalive_connections=settings.webhook_concurrency,
     )
 
 
