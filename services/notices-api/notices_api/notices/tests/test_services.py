@@ -75,12 +75,6 @@ def test_publish_freezes_the_audience_and_records_one_valid_event(
     assert NoticeRecipient.objects.filter(notice=notice).count() == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox_event_record dumps the envelope with exclude_none=True, which also drops "
-    "the nullable fields of data (visible_until, remind_after_seconds); the outbox app "
-    "belongs to the relay work, reported to the lead",
-)
 def test_nullable_fields_travel_as_null(draft, publisher):
     notice_publish(notice=draft, actor=publisher)
 
