@@ -149,13 +149,13 @@ class Relay:
                 if now >= next_rebalance:
                     self._coordinator.rebalance()
                     next_rebalance = now + self._settings.rebalance_interval
-                if now >= next_prune:
-                    self._prune()
-                    next_prune = now + self._settings.prune_interval
-                if now >= next_gauges:
-                    self._update_gauges()
-                    next_gauges = now + self._settings.gauge_interval
                 try:
+                    if now >= next_prune:
+                        self._prune()
+                        next_prune = now + self._settings.prune_interval
+                    if now >= next_gauges:
+                        self._update_gauges()
+                        next_gauges = now + self._settings.gauge_interval
                     if not self._channel.connected:
                         self._channel.connect()
                         metrics.BROKER_RECONNECTS.inc()

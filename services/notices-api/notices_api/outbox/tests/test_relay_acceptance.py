@@ -184,3 +184,41 @@ def test_broker_outage_loses_nothing_and_the_relay_recovers_by_itself(
     ids = message_ids(queue.drain(expect=written))
     assert set(ids) == {str(i) for i in OutboxEvent.objects.values_list("id", flat=True)}
     assert_first_deliveries_in_per_aggregate_order(ids)
+
+
+def test_lost_database_sessions_lose_nothing_and_the_relay_recovers_by_itself(
+    make_queue: Callable[..., BoundQueue], amqp_url: str, tmp_path: Path
+) -> None:
+    """Its data and lock sessions are terminated under it (only this test's relay's)."""
+    seed = 4242
+    print(f"database chaos seed: {seed}")
+    rng = random.Random(seed)
+    queue = make_queue()
+    log = tmp_path / "relay.log"
+    relay = start_relay(
+        amqp_url,
+        log_path=log,
+        extra_env={"OUTBOX_RELAY_BATCH_SIZE": "100"},
+        database_options="application_name=relay-db-chaos",
+    )
+    written = terminated = 0
+    try:
+        for _ in range(4):
+            written += record_reads([uuid.uuid4() for _ in range(40)], per_aggregate=20)
+            time.sleep(rng.uniform(0.0, 0.5))
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = 'relay-db-chaos' AND datname = current_database())"
+                    " AS terminated"
+                )
+                row = cursor.fetchone()
+            terminated += row[0] if row else 0
+        wait_until(nothing_pending, timeout=300, what="the relay to recover and drain")
+    finally:
+        assert stop(relay) == 0
+
+    assert terminated >= 4, "the chaos never hit the relay's sessions"
+    ids = message_ids(queue.drain(expect=written))
+    assert set(ids) == {str(i) for i in OutboxEvent.objects.values_list("id", flat=True)}
+    assert_first_deliveries_in_per_aggregate_order(ids)
