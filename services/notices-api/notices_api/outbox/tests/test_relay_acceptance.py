@@ -218,7 +218,9 @@ def test_lost_database_sessions_lose_nothing_and_the_relay_recovers_by_itself(
     finally:
         assert stop(relay) == 0
 
-    assert terminated >= 4, "the chaos never hit the relay's sessions"
+    # A round may find the sessions already gone (the relay is reconnecting).
+    assert terminated >= 2, "the chaos hardly hit the relay's sessions"
+    assert '"outbox_relay_database_error"' in log.read_text()
     ids = message_ids(queue.drain(expect=written))
     assert set(ids) == {str(i) for i in OutboxEvent.objects.values_list("id", flat=True)}
     assert_first_deliveries_in_per_aggregate_order(ids)
