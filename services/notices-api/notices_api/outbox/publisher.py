@@ -141,10 +141,13 @@ _BROKER_ERRORS: tuple[type[BaseException], ...] = (
 class AmqpConfirmChannel:
     """ConfirmChannel over kombu's py-amqp connection, publishing mandatory and persistent."""
 
-    def __init__(self, *, url: str, exchange: str, connect_timeout: float = 10) -> None:
+    def __init__(
+        self, *, url: str, exchange: str, connect_timeout: float = 10, write_timeout: float = 10
+    ) -> None:
         self._url = url
         self._exchange = exchange
         self._connect_timeout = connect_timeout
+        self._write_timeout = write_timeout
         self._connection: Connection | None = None
         self._channel: Any = None
         self._next_tag = 1
@@ -157,7 +160,13 @@ class AmqpConfirmChannel:
         self.close()
         try:
             # kombu is only partly annotated.
-            connection = Connection(self._url, connect_timeout=self._connect_timeout)  # type: ignore[no-untyped-call]
+            # A write timeout: a broker that stopped reading (silent network loss) must
+            # not block a publish forever; it surfaces as a lost connection instead.
+            connection = Connection(  # type: ignore[no-untyped-call]
+                self._url,
+                connect_timeout=self._connect_timeout,
+                transport_options={"write_timeout": self._write_timeout},
+            )
             connection.connect()  # type: ignore[no-untyped-call]
             channel = connection.channel()  # type: ignore[no-untyped-call]
             exchange = Exchange(self._exchange, type=EXCHANGE_TYPE, durable=True)  # type: ignore[no-untyped-call]
