@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import amqp
 import kombu.exceptions
+from amqp.method_framing import frame_writer
 from kombu.connection import Connection
 from kombu.entity import Exchange
 
@@ -131,6 +132,28 @@ def publish_lanes(
     return results
 
 
+class _FrameBuffer:
+    """Takes py-amqp's frame writes in memory, so that a window goes out in few socket writes."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        # py-amqp hands over a view of a buffer it reuses for the next frame: copy it.
+        self.chunks.append(bytes(data))
+        self.size += len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        self.size = 0
+        return data
+
+
+# Flush the buffered publishes once this much is waiting, even within a window.
+_FLUSH_BYTES = 256 * 1024
+
 _BROKER_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     amqp.exceptions.AMQPError,
@@ -141,23 +164,35 @@ _BROKER_ERRORS: tuple[type[BaseException], ...] = (
 class AmqpConfirmChannel:
     """ConfirmChannel over kombu's py-amqp connection, publishing mandatory and persistent."""
 
-    def __init__(self, *, url: str, exchange: str, connect_timeout: float = 10) -> None:
+    def __init__(
+        self, *, url: str, exchange: str, connect_timeout: float = 10, write_timeout: float = 10
+    ) -> None:
         self._url = url
         self._exchange = exchange
         self._connect_timeout = connect_timeout
+        self._write_timeout = write_timeout
         self._connection: Connection | None = None
         self._channel: Any = None
         self._next_tag = 1
         self._in_flight: dict[int, str] = {}  # delivery tag -> event id, in tag order
         self._returned: dict[str, str] = {}  # event id -> why the broker returned it
         self._answers: list[Confirmation] = []
+        self._buffer = _FrameBuffer()
+        self._direct_writer: Any = None
+        self._buffered_writer: Any = None
 
     def connect(self) -> None:
         """Open the connection, declare the exchange (durable topic) and enter confirm mode."""
         self.close()
         try:
             # kombu is only partly annotated.
-            connection = Connection(self._url, connect_timeout=self._connect_timeout)  # type: ignore[no-untyped-call]
+            # A write timeout: a broker that stopped reading (silent network loss) must
+            # not block a publish forever; it surfaces as a lost connection instead.
+            connection = Connection(  # type: ignore[no-untyped-call]
+                self._url,
+                connect_timeout=self._connect_timeout,
+                transport_options={"write_timeout": self._write_timeout},
+            )
             connection.connect()  # type: ignore[no-untyped-call]
             channel = connection.channel()  # type: ignore[no-untyped-call]
             exchange = Exchange(self._exchange, type=EXCHANGE_TYPE, durable=True)  # type: ignore[no-untyped-call]
@@ -168,6 +203,12 @@ class AmqpConfirmChannel:
         channel.events["basic_ack"].add(self._on_ack)
         channel.events["basic_nack"].add(self._on_nack)
         channel.events["basic_return"].add(self._on_return)
+        # Publishes are framed by py-amqp into our buffer (its frame_writer is a
+        # documented constructor hook) and written out by flush(): one socket write
+        # per window instead of one per message. Everything else writes directly.
+        self._direct_writer = connection.connection.frame_writer
+        self._buffered_writer = frame_writer(connection.connection, self._buffer)
+        self._buffer.take()
         self._connection, self._channel = connection, channel
         self._next_tag = 1
         self._in_flight.clear()
@@ -194,6 +235,8 @@ class AmqpConfirmChannel:
         )
         self._in_flight[self._next_tag] = message.event_id
         self._next_tag += 1
+        raw = self._channel.connection
+        raw.frame_writer = self._buffered_writer
         try:
             self._channel.basic_publish(
                 amqp_message,
@@ -203,10 +246,23 @@ class AmqpConfirmChannel:
             )
         except _BROKER_ERRORS as error:
             self._lost(error)
+        finally:
+            raw.frame_writer = self._direct_writer
+        if self._buffer.size >= _FLUSH_BYTES:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._connection is None or not self._buffer.size:
+            return
+        try:
+            self._connection.connection.transport.write(self._buffer.take())
+        except _BROKER_ERRORS as error:
+            self._lost(error)
 
     def collect(self, timeout: float) -> list[Confirmation]:
         if self._connection is None:
             raise BrokerUnavailableError("not connected")
+        self._flush()
         deadline = time.monotonic() + timeout
         try:
             while not self._answers:
@@ -223,6 +279,7 @@ class AmqpConfirmChannel:
         return answers
 
     def close(self) -> None:
+        self._buffer.take()  # unsent publishes were never confirmed: nothing is lost
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
             # A broken connection cannot be closed cleanly; its socket is gone either way.

@@ -73,7 +73,11 @@ def relay_from_settings(**overrides: Any) -> "Relay":
     tuning = relay_settings(**overrides)
     return Relay(
         tuning=tuning,
-        channel=AmqpConfirmChannel(url=settings.AMQP_URL, exchange=settings.OUTBOX_EXCHANGE),
+        channel=AmqpConfirmChannel(
+            url=settings.AMQP_URL,
+            exchange=settings.OUTBOX_EXCHANGE,
+            write_timeout=tuning.confirm_timeout,
+        ),
         coordinator=coordinator_for_database(tuning),
     )
 
@@ -149,13 +153,13 @@ class Relay:
                 if now >= next_rebalance:
                     self._coordinator.rebalance()
                     next_rebalance = now + self._settings.rebalance_interval
-                if now >= next_prune:
-                    self._prune()
-                    next_prune = now + self._settings.prune_interval
-                if now >= next_gauges:
-                    self._update_gauges()
-                    next_gauges = now + self._settings.gauge_interval
                 try:
+                    if now >= next_prune:
+                        self._prune()
+                        next_prune = now + self._settings.prune_interval
+                    if now >= next_gauges:
+                        self._update_gauges()
+                        next_gauges = now + self._settings.gauge_interval
                     if not self._channel.connected:
                         self._channel.connect()
                         metrics.BROKER_RECONNECTS.inc()
@@ -172,10 +176,14 @@ class Relay:
                     connection.close()
                     self._back_off("outbox_relay_database_error", error, database_failures)
                     continue
-                if report.made_progress:
-                    continue
                 if once:
+                    if report.made_progress:
+                        continue
                     return
+                if report.made_progress and report.claimed >= self._settings.batch_size:
+                    continue  # a full batch: more is probably waiting
+                # Whatever committed since the claim has sent a NOTIFY, which ends the
+                # wait at once; an empty claim round first would only add latency.
                 wait = min(self._settings.poll_interval, max(0.0, next_rebalance - now))
                 self._wait_for_work(wait)
         finally:
@@ -202,6 +210,9 @@ class Relay:
             )
             confirmed_at = time.monotonic()
             report = self._record(rows, results, claimed=len(rows))
+        if any(result.outcome is Outcome.TIMED_OUT for result in results.values()):
+            # A broker that stopped confirming may have a stuck connection: start afresh.
+            self._channel.close()
         finished = time.monotonic()
         metrics.BATCH_SECONDS.observe(finished - started)
         log.info(

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from notices_api.outbox.models import OutboxEvent
 from notices_api.outbox.partitions import SoleRelayCoordinator
@@ -242,3 +243,29 @@ def test_rows_locked_by_another_relay_hold_back_only_their_aggregates() -> None:
     sent = set(channel.sent_ids())
     assert not {str(e.id) for e in OutboxEvent.objects.filter(aggregate_id=str(held))} & sent
     assert {str(e.id) for e in OutboxEvent.objects.filter(aggregate_id=str(free))} <= sent
+
+
+def test_metrics_count_publishes_failures_and_the_commit_to_confirm_latency() -> None:
+    def sample(name: str, labels: dict[str, str] | None = None) -> float:
+        return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+    before = {
+        "published": sample("outbox_relay_published_total"),
+        "returned": sample("outbox_relay_failed_attempts_total", {"reason": "returned"}),
+        "latencies": sample("outbox_commit_to_confirm_seconds_count"),
+    }
+    record_archived(uuid.uuid4())
+    record_reads([uuid.uuid4()], per_aggregate=3)
+    channel = FakeConfirmChannel(outcome_for=returned_for("notice.archived.v1"))
+
+    make_relay(channel).run(once=True)
+
+    assert sample("outbox_relay_published_total") - before["published"] == 3
+    assert sample("outbox_relay_failed_attempts_total", {"reason": "returned"}) == (
+        before["returned"] + 1
+    )
+    assert sample("outbox_commit_to_confirm_seconds_count") - before["latencies"] == 3
+    make_relay(channel).run(once=True)  # gauges are refreshed as a run starts
+    assert sample("outbox_backlog") == 1  # the returned event, backing off
+    assert sample("outbox_oldest_pending_age_seconds") > 0
+    assert sample("outbox_relay_owned_partitions") == 0  # released when the relay stopped

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import amqp
@@ -160,27 +161,85 @@ def test_kill_9_mid_batch_loses_nothing_and_duplicates_only_what_was_in_flight(
     assert_first_deliveries_in_per_aggregate_order(ids)
 
 
-def test_broker_outage_loses_nothing_and_the_relay_recovers_by_itself(
-    make_queue: Callable[..., BoundQueue], amqp_url: str, tmp_path: Path
-) -> None:
-    seed = 20261122
-    print(f"broker outage chaos seed: {seed}")
+@dataclass(frozen=True)
+class ChaosRun:
+    hits: int  # connections or sessions the chaos ended
+    log: str  # the relay's log
+    delivered: list[str]  # message ids, in consumed order
+
+
+def run_through_chaos(
+    chaos: Callable[[], int],
+    *,
+    seed: int,
+    queue: BoundQueue,
+    amqp_url: str,
+    log_path: Path,
+    database_options: str = "",
+) -> ChaosRun:
+    """A relay process publishes rounds of events while ``chaos`` strikes after each round."""
+    print(f"chaos seed: {seed}")
     rng = random.Random(seed)
-    queue = make_queue()
-    log = tmp_path / "relay.log"
-    relay = start_relay(amqp_url, log_path=log, extra_env={"OUTBOX_RELAY_BATCH_SIZE": "100"})
-    written = closed = 0
+    relay = start_relay(
+        amqp_url,
+        log_path=log_path,
+        extra_env={"OUTBOX_RELAY_BATCH_SIZE": "100"},
+        database_options=database_options,
+    )
+    written = hits = 0
     try:
         for _ in range(5):
-            written += record_reads([uuid.uuid4() for _ in range(40)], per_aggregate=25)
+            written += record_reads([uuid.uuid4() for _ in range(40)], per_aggregate=20)
             time.sleep(rng.uniform(0.0, 0.5))
-            closed += close_vhost_connections(amqp_url)
+            hits += chaos()
         wait_until(nothing_pending, timeout=300, what="the relay to recover and drain")
     finally:
         assert stop(relay) == 0
+    delivered = message_ids(queue.drain(expect=written))
+    assert set(delivered) == {str(i) for i in OutboxEvent.objects.values_list("id", flat=True)}
+    assert_first_deliveries_in_per_aggregate_order(delivered)
+    return ChaosRun(hits=hits, log=log_path.read_text(), delivered=delivered)
 
-    assert closed >= 3, "the chaos never hit the relay's connection"
-    assert '"outbox_relay_broker_unavailable"' in log.read_text()
-    ids = message_ids(queue.drain(expect=written))
-    assert set(ids) == {str(i) for i in OutboxEvent.objects.values_list("id", flat=True)}
-    assert_first_deliveries_in_per_aggregate_order(ids)
+
+def test_broker_outage_loses_nothing_and_the_relay_recovers_by_itself(
+    make_queue: Callable[..., BoundQueue], amqp_url: str, tmp_path: Path
+) -> None:
+    run = run_through_chaos(
+        lambda: close_vhost_connections(amqp_url),
+        seed=20261122,
+        queue=make_queue(),
+        amqp_url=amqp_url,
+        log_path=tmp_path / "relay.log",
+    )
+
+    assert run.hits >= 3, "the chaos never hit the relay's connection"
+    assert '"outbox_relay_broker_unavailable"' in run.log
+
+
+def terminate_sessions(application_name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()) AS terminated",
+            [application_name],
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def test_lost_database_sessions_lose_nothing_and_the_relay_recovers_by_itself(
+    make_queue: Callable[..., BoundQueue], amqp_url: str, tmp_path: Path
+) -> None:
+    """Its data and lock sessions are terminated under it (only this test's relay's)."""
+    run = run_through_chaos(
+        lambda: terminate_sessions("relay-db-chaos"),
+        seed=4242,
+        queue=make_queue(),
+        amqp_url=amqp_url,
+        log_path=tmp_path / "relay.log",
+        database_options="application_name=relay-db-chaos",
+    )
+
+    # A round may find the sessions already gone (the relay is reconnecting).
+    assert run.hits >= 2, "the chaos hardly hit the relay's sessions"
+    assert '"outbox_relay_database_error"' in run.log
