@@ -7,6 +7,8 @@ so the deploy tests follow the code as it changes.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import importlib.util
 import json
 import os
 import re
@@ -112,8 +114,24 @@ def api_source_files() -> list[Path]:
     return _production_settings_modules() + entry_points + sorted(app_code)
 
 
+def relay_settings_env_defaults() -> dict[str, str]:
+    """The relay reads ``OUTBOX_RELAY_<FIELD>`` by prefix: env name -> default, per field."""
+    path = API_DIR / "notices_api" / "outbox" / "config.py"
+    spec = importlib.util.spec_from_file_location("_relay_config", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while building
+    spec.loader.exec_module(module)
+    defaults = module.RelaySettings()
+    return {
+        f"{module.ENV_PREFIX}{field.name.upper()}": str(getattr(defaults, field.name))
+        for field in dataclasses.fields(defaults)
+    }
+
+
 def api_env_reads() -> dict[str, EnvRead]:
-    reads: dict[str, EnvRead] = {}
+    reads = {name: EnvRead(name, has_default=True) for name in relay_settings_env_defaults()}
     for path in api_source_files():
         for read in _env_reads_in(ast.parse(path.read_text(), filename=str(path))):
             known = reads.get(read.name)
