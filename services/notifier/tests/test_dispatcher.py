@@ -1,5 +1,6 @@
 """The dispatcher against fake channels: claim, send, record, retry, cancel, defer."""
 
+import asyncio
 import uuid
 from datetime import time, timedelta
 from uuid import UUID
@@ -8,6 +9,7 @@ import pytest
 from notifier_testing import FakeClock, NoticeSpec, context_of, envelope, recipient_updated
 from sqlalchemy import select
 
+from notifier.channels.base import EmailMessage, SendResult
 from notifier.channels.fakes import (
     GONE_RESULT,
     RETRY_RESULT,
@@ -199,3 +201,41 @@ async def test_a_reminder_due_in_quiet_hours_waits_for_their_end(
     clock.advance(hours=2)
     assert await dispatcher.dispatch_due(Channel.EMAIL) == 1
     assert len(fake_email.delivered) == 2
+
+
+class _SlowEmailChannel(FakeEmailChannel):
+    """Suspends in every send, as a real SMTP round trip does."""
+
+    async def send(self, message: EmailMessage) -> SendResult:
+        await asyncio.sleep(0.01)
+        return await super().send(message)
+
+
+async def test_the_running_pipeline_records_every_send_once(
+    session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    users = [uuid.uuid4() for _ in range(60)]
+    await _seed(session_factory, clock, NoticeSpec(users))
+    email = _SlowEmailChannel()
+    dispatcher = Dispatcher(
+        session_factory=session_factory,
+        email=email,
+        webhooks=FakeWebhookChannel(),
+        policy=DispatchPolicy(concurrency={Channel.EMAIL: 4, Channel.WEBHOOK: 1}),
+        clock=clock,
+    )
+
+    async def all_recorded() -> bool:
+        ledger = await _deliveries(session_factory)
+        return all(row.status == "delivered" for row in ledger.values())
+
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        async with asyncio.timeout(60):
+            while not await all_recorded():  # noqa: ASYNC110 - polls the ledger
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    sent = [message.delivery_id for message in email.delivered]
+    assert len(sent) == len(set(sent)) == len(users)

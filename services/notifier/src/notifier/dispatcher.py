@@ -217,7 +217,9 @@ class Dispatcher:
             work = await pipeline.backlog.get()
             if pipeline.backlog.qsize() < pipeline.capacity:
                 pipeline.hungry.set()
-            pipeline.finished.append(await self._send(work))
+            sent = await self._send(work)
+            # Only now look up the list: the recorder swaps it while the send is awaited.
+            pipeline.finished.append(sent)
             pipeline.results.set()
 
     async def _recorder(self, pipeline: "_Pipeline") -> None:

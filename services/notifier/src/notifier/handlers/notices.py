@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from sqlalchemy import CursorResult, select, update
@@ -47,11 +47,21 @@ def _chunks(items: Sequence[UUID]) -> Iterable[Sequence[UUID]]:
         yield items[start : start + LOOKUP_CHUNK]
 
 
-async def _recipients(session: AsyncSession, user_ids: Sequence[UUID]) -> dict[UUID, Recipient]:
-    found: dict[UUID, Recipient] = {}
+class _Reachable(NamedTuple):
+    """The directory columns publishing needs; plain rows, not ORM objects (10,000s of them)."""
+
+    user_id: UUID
+    email: str | None
+    is_active: bool
+    timezone: str
+
+
+async def _recipients(session: AsyncSession, user_ids: Sequence[UUID]) -> dict[UUID, _Reachable]:
+    found: dict[UUID, _Reachable] = {}
+    columns = (Recipient.user_id, Recipient.email, Recipient.is_active, Recipient.timezone)
     for chunk in _chunks(user_ids):
-        rows = await session.scalars(select(Recipient).where(Recipient.user_id.in_(chunk)))
-        found.update((row.user_id, row) for row in rows)
+        rows = await session.execute(select(*columns).where(Recipient.user_id.in_(chunk)))
+        found.update((row.user_id, _Reachable(*row)) for row in rows)
     return found
 
 
@@ -108,7 +118,8 @@ async def _save_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) ->
     """Insert the ledger rows; those that exist already (same id) stay as they are."""
     if not rows:
         return 0
-    statement = insert(session, Delivery).on_conflict_do_nothing(index_elements=["id"])
+    # The table, not the mapped class: a Core executemany, without the ORM's bulk machinery.
+    statement = insert(session, Delivery.__table__).on_conflict_do_nothing(index_elements=["id"])
     await session.execute(statement, rows)
     return len(rows)
 
@@ -153,7 +164,7 @@ async def _upsert_notice(session: AsyncSession, notice_id: UUID, **values: Any) 
 
 
 def _wants_email(
-    recipient: Recipient | None, preferences: Preferences | None, category: str
+    recipient: _Reachable | None, preferences: Preferences | None, category: str
 ) -> bool:
     if recipient is None or not recipient.email or not recipient.is_active:
         return False
