@@ -172,6 +172,7 @@ def demo() -> None:
     print(f"demo run {RUN}: notices-api {API}, notifier {NOTIFIER}, mail in {MAIL_DIR}")
 
     receiver, receiver_url = start_webhook_receiver()
+    endpoint: dict[str, Any] = {}
     try:
         with ThreadPoolExecutor(max_workers=len(RECIPIENTS) + 1) as pool:
             publisher_future = pool.submit(create_user, "olivia", publisher=True)
@@ -260,6 +261,8 @@ def demo() -> None:
         )
         print(f"\ndone in {time.monotonic() - started:.0f}s")
     finally:
+        if endpoint:  # the receiver goes away with the demo: so does its subscription
+            notifier("DELETE", f"/v1/webhook-endpoints/{endpoint['id']}")
         receiver.terminate()
         receiver.wait(timeout=10)
 
