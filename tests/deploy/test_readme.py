@@ -1,15 +1,14 @@
 """README.md's configuration tables name every env var the code reads, and nothing else."""
 
-import ast
 import re
 import subprocess
 
 from deploy_code import (
-    API_DIR,
     ROOT,
     api_env_reads,
     notifier_env_reads,
     notifier_settings_available,
+    relay_setting_defaults,
     waits_for,
 )
 
@@ -28,25 +27,10 @@ def readme_table_names() -> set[str]:
     return names
 
 
-def relay_env_names() -> set[str]:
-    """OUTBOX_RELAY_<FIELD> for each field of RelaySettings (read through from_env)."""
-    tree = ast.parse((API_DIR / "notices_api" / "outbox" / "config.py").read_text())
-    relay_settings = next(
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ClassDef) and node.name == "RelaySettings"
-    )
-    return {
-        f"OUTBOX_RELAY_{statement.target.id.upper()}"
-        for statement in relay_settings.body
-        if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
-    }
-
-
 def test_readme_lists_every_env_var_the_services_read() -> None:
     if not notifier_settings_available():
         waits_for("notifier.settings (notifier branch, not merged)")
-    read = set(api_env_reads()) | set(notifier_env_reads()) | relay_env_names()
+    read = set(api_env_reads()) | set(notifier_env_reads())
     missing = read - readme_table_names()
     assert missing == set(), f"README.md's configuration table lacks {sorted(missing)}"
 
@@ -63,7 +47,7 @@ def test_readme_lists_only_names_something_reads() -> None:
     )
     unknown = {
         name
-        for name in readme_table_names() - relay_env_names()
+        for name in readme_table_names() - set(relay_setting_defaults())
         if not re.search(rf"\b{name}\b", sources)
     }
     assert unknown == set(), f"README.md documents names nothing reads: {sorted(unknown)}"
