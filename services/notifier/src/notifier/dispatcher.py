@@ -217,7 +217,10 @@ class Dispatcher:
             work = await pipeline.backlog.get()
             if pipeline.backlog.qsize() < pipeline.capacity:
                 pipeline.hungry.set()
-            pipeline.finished.append(await self._send(work))
+            # Send first, then look the list up: the recorder swaps it for a new one while
+            # sends are in flight, and a result appended to the old one would be lost.
+            sent = await self._send(work)
+            pipeline.finished.append(sent)
             pipeline.results.set()
 
     async def _recorder(self, pipeline: "_Pipeline") -> None:
