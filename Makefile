@@ -64,8 +64,12 @@ test-notifier: setup ## notifier unit and integration tests
 	cd $(NOTIFIER_DIR) && $(RUN) pytest
 
 .PHONY: test-system
-test-system: setup ## cross-service tests: architecture boundaries, contract use, e2e
-	$(RUN) pytest tests
+test-system: setup ## cross-service tests: architecture boundaries, deployment files, e2e
+	$(RUN) pytest tests --ignore=tests/chaos
+
+.PHONY: chaos
+chaos: setup ## 2,000 notices while relay/notifier are killed, broker and DB sessions cut (CHAOS_SEED, CHAOS_NOTICES)
+	$(RUN) pytest tests/chaos -s
 
 .PHONY: fuzz
 fuzz: setup ## schemathesis against a live notices-api, as publisher and recipient (FUZZ_SEED, FUZZ_MAX_EXAMPLES)

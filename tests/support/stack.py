@@ -176,6 +176,9 @@ class Stack:
     notifier_port: int
     smtp_port: int
     receiver_port: int
+    api_database_url: str = ""
+    notifier_database_url: str = ""
+    amqp_url: str = ""  # with this run's vhost
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
 
     @property
@@ -326,13 +329,15 @@ def _vhost(name: str) -> Iterator[str]:
 def running_stack(
     work_dir: Path,
     *,
+    api_env: Mapping[str, str] | None = None,
     notifier_env: Mapping[str, str] | None = None,
     relay_env: Mapping[str, str] | None = None,
     receiver_args: tuple[str, ...] = (),
 ) -> Iterator[Stack]:
     """Everything up and ready; torn down (processes, databases, vhost) on exit.
 
-    ``notifier_env`` / ``relay_env`` add or override settings of those processes;
+    ``api_env`` (API and relay), ``notifier_env`` and ``relay_env`` add or override
+    settings of those processes;
     ``receiver_args`` are extra flags of the webhook receiver (e.g. a failure rate).
     """
     run_id = uuid.uuid4().hex[:10]
@@ -353,6 +358,11 @@ def running_stack(
         api_database_url = cleanup.enter_context(_database(stack.api_database))
         notifier_database_url = cleanup.enter_context(_database(stack.notifier_database))
         amqp_url = cleanup.enter_context(_vhost(stack.vhost))
+        stack.api_database_url, stack.notifier_database_url = (
+            api_database_url,
+            notifier_database_url,
+        )
+        stack.amqp_url = amqp_url
         common = {
             "PATH": os.environ["PATH"],
             "HOME": os.environ.get("HOME", "/tmp"),
@@ -368,6 +378,7 @@ def running_stack(
             "DATABASE_URL": api_database_url,
             "NOTICES_PUBLIC_BASE_URL": stack.api_url,
             "OUTBOX_RELAY_METRICS_PORT": "0",
+            **(api_env or {}),
         }
         notifier_run_env = {
             **common,
