@@ -23,10 +23,29 @@ setup: ## install uv (if missing) and every package of the workspace from uv.loc
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 	@$(UV) sync --all-packages --locked --quiet
 
+# `make run` / `make demo`: the local stack's settings; each one can be overridden from the
+# environment (e.g. `DATABASE_URL=postgres://... NOTIFIER_DATABASE_URL=postgres://... make run`).
+run demo: export NOTICES_API_PORT ?= 8000
+run demo: export NOTIFIER_API_PORT ?= 8001
+run demo: export NOTIFIER_API_TOKEN ?= local-notifier-token
+run demo: export SMTP_HOST ?= 127.0.0.1
+run demo: export SMTP_PORT ?= 1025
+run demo: export LOCAL_MAIL_DIR ?= var/mail
+run: export NOTIFIER_ALLOW_PRIVATE_WEBHOOKS ?= true
+run: export NOTIFIER_PUBLIC_BASE_URL ?= http://localhost:$(NOTIFIER_API_PORT)
+run: export NOTICES_PUBLIC_BASE_URL ?= http://localhost:$(NOTICES_API_PORT)
+run: export LOG_FORMAT ?= console
+
 .PHONY: run
-run: setup ## migrate and run notices-api on :8000
+run: setup ## the whole stack under honcho: API :8000, relay, notifier + API :8001, SMTP sink :1025 (mail in var/mail)
+	@$(RUN) python deploy/local/preflight.py
 	cd $(API_DIR) && $(RUN) python manage.py migrate --no-input
-	cd $(API_DIR) && $(RUN) python manage.py runserver 0.0.0.0:8000
+	$(RUN) notifier migrate
+	$(RUN) honcho --procfile deploy/Procfile --app-root . start
+
+.PHONY: demo
+demo: setup ## against a running `make run`: users, groups, a webhook, a notice, reads, reminders, a summary
+	$(RUN) python deploy/local/demo.py
 
 .PHONY: test
 test: setup test-contracts test-api test-notifier test-system ## every test suite
@@ -45,8 +64,12 @@ test-notifier: setup ## notifier unit and integration tests
 	cd $(NOTIFIER_DIR) && $(RUN) pytest
 
 .PHONY: test-system
-test-system: setup ## cross-service tests: architecture boundaries, contract use, e2e
-	$(RUN) pytest tests
+test-system: setup ## cross-service tests: architecture boundaries, deployment files, e2e
+	$(RUN) pytest tests --ignore=tests/chaos
+
+.PHONY: chaos
+chaos: setup ## 2,000 notices while relay/notifier are killed, broker and DB sessions cut (CHAOS_SEED, CHAOS_NOTICES)
+	$(RUN) pytest tests/chaos -s
 
 .PHONY: fuzz
 fuzz: setup ## schemathesis against a live notices-api, as publisher and recipient (FUZZ_SEED, FUZZ_MAX_EXAMPLES)

@@ -114,15 +114,22 @@ def api_source_files() -> list[Path]:
     return _production_settings_modules() + entry_points + sorted(app_code)
 
 
-def relay_settings_env_defaults() -> dict[str, str]:
-    """The relay reads ``OUTBOX_RELAY_<FIELD>`` by prefix: env name -> default, per field."""
+def relay_setting_defaults() -> dict[str, str]:
+    """``OUTBOX_RELAY_<FIELD>`` and its default, for each field of the relay's RelaySettings
+    (read through ``RelaySettings.from_env``, so no literal ``os.environ`` call names them)."""
     path = API_DIR / "notices_api" / "outbox" / "config.py"
+    if not path.exists():
+        return {}
+    # The module is free of Django imports by design: load it on its own.
     spec = importlib.util.spec_from_file_location("_relay_config", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while building
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
     defaults = module.RelaySettings()
     return {
         f"{module.ENV_PREFIX}{field.name.upper()}": str(getattr(defaults, field.name))
@@ -131,7 +138,7 @@ def relay_settings_env_defaults() -> dict[str, str]:
 
 
 def api_env_reads() -> dict[str, EnvRead]:
-    reads = {name: EnvRead(name, has_default=True) for name in relay_settings_env_defaults()}
+    reads = {name: EnvRead(name, has_default=True) for name in relay_setting_defaults()}
     for path in api_source_files():
         for read in _env_reads_in(ast.parse(path.read_text(), filename=str(path))):
             known = reads.get(read.name)
@@ -156,6 +163,9 @@ def api_setting_default(env_name: str) -> str:
                 and isinstance(node.args[1], ast.Constant)
             ):
                 return str(node.args[1].value)
+    relay_defaults = relay_setting_defaults()
+    if env_name in relay_defaults:
+        return relay_defaults[env_name]
     raise LookupError(f"no os.environ.get({env_name!r}, <literal default>) in the API settings")
 
 

@@ -5,10 +5,10 @@ from typing import Any
 
 from deploy_code import (
     api_resolve_paths,
+    api_setting_default,
     notifier_route_paths,
     notifier_setting_default,
     notifier_settings_available,
-    relay_settings_env_defaults,
     run_in_api,
     waits_for,
 )
@@ -55,7 +55,11 @@ class Probe:
 
 def relay_metrics_port(env: dict[str, str]) -> int:
     """The port the relay serves metrics on under ``env`` (the setting, else its default)."""
-    return int(env.get(RELAY_METRICS_PORT, relay_settings_env_defaults()[RELAY_METRICS_PORT]))
+    try:
+        default = api_setting_default(RELAY_METRICS_PORT)
+    except LookupError:
+        waits_for(f"{RELAY_METRICS_PORT} in the settings (relay branch)")
+    return int(env.get(RELAY_METRICS_PORT, default))
 
 
 def notifier_port(env: dict[str, str]) -> int:
