@@ -15,6 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def staff_client() -> Client:
     user = User.objects.create_superuser(username="ops", email="ops@example.com", password="pw")
+    # Creating a user records its recipient.updated; these tests look at their own events only.
+    OutboxEvent.objects.all().delete()
     client = Client()
     client.force_login(user)
     return client
