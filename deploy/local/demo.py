@@ -4,7 +4,7 @@ notices-api's HTTP API (and its `create_user` command for accounts), the notifie
 API, the SMTP sink's mail files and a webhook receiver this script starts itself
 (notifier.devtools.webhook_receiver). It creates a publisher, two groups and five
 recipients, subscribes the receiver to every notice event, publishes a notice with a
-reminder after 60 s (the shortest the API accepts), marks it read as two recipients,
+reminder after 20 s, marks it read as two recipients,
 waits for the reminders and prints what happened.
 """
 
@@ -33,7 +33,7 @@ API = f"http://127.0.0.1:{os.environ.get('NOTICES_API_PORT', '8000')}"
 NOTIFIER = f"http://127.0.0.1:{os.environ.get('NOTIFIER_API_PORT', '8001')}"
 NOTIFIER_TOKEN = os.environ.get("NOTIFIER_API_TOKEN", "")
 MAIL_DIR = ROOT / os.environ.get("LOCAL_MAIL_DIR", "var/mail")
-REMIND_AFTER_SECONDS = 60
+REMIND_AFTER_SECONDS = 20
 WAIT_SECONDS = 60
 
 RUN = uuid.uuid4().hex[:6]
@@ -243,7 +243,10 @@ def demo() -> None:
 
         non_readers = {u.email for n, u in users.items() if n not in READERS}
         remaining = REMIND_AFTER_SECONDS - (time.monotonic() - published_at)
-        step(f"waiting {max(0, remaining):.0f}s for the reminders (due 60s after publishing)")
+        step(
+            f"waiting {max(0, remaining):.0f}s for the reminders"
+            f" (due {REMIND_AFTER_SECONDS}s after publishing)"
+        )
 
         def reminders() -> list[email.message.EmailMessage]:
             found = [m for m in mails_to(addresses) if str(m["Subject"]).startswith("Reminder")]

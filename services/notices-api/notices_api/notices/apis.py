@@ -42,6 +42,8 @@ from notices_api.notices.services import (
     notice_publish,
 )
 
+# Shorter would remind before most recipients could have read the notice at all.
+MIN_REMIND_AFTER_SECONDS = 10
 MAX_REMIND_AFTER_SECONDS = 90 * 24 * 3600
 
 
@@ -110,7 +112,7 @@ class NoticeInput(serializers.Serializer[Any]):
     )
     visible_until = serializers.DateTimeField(allow_null=True, required=False)
     remind_after_seconds = StrictIntegerField(
-        min_value=60,
+        min_value=MIN_REMIND_AFTER_SECONDS,
         max_value=MAX_REMIND_AFTER_SECONDS,
         allow_null=True,
         required=False,
