@@ -230,8 +230,8 @@ async def _lock_audiences(session: AsyncSession, *, exclusive: bool) -> None:
 
     Each reads what the other writes (recipients, audience): two concurrent
     READ COMMITTED transactions would each miss the other and nobody would email
-    the user. SQLite needs nothing: its single writer lock is taken (first write)
-    before either reads.
+    the user. SQLite needs nothing: every transaction begins IMMEDIATE (see
+    ``notifier.store.db``), so they run one at a time.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
