@@ -107,7 +107,9 @@ async def test_ledger_acknowledgements_and_retry(
     async with session_factory.begin() as session:
         for user in (ann, bob):
             event = envelope(recipient_updated(user))
-            await handle_recipient_updated(session, data=event.data, context=context_of(event))
+            await handle_recipient_updated(
+                session, data=event.data, context=context_of(event), now=clock.now
+            )
         published, read = envelope(notice.published()), envelope(notice.read(ann))
         await handle_notice_published(
             session, data=published.data, context=context_of(published), now=clock.now

@@ -51,7 +51,9 @@ async def _seed(
     async with session_factory.begin() as session:
         for user in notice.recipient_ids:
             event = envelope(recipient_updated(user))
-            await handle_recipient_updated(session, data=event.data, context=context_of(event))
+            await handle_recipient_updated(
+                session, data=event.data, context=context_of(event), now=clock.now
+            )
         if endpoint_id:
             session.add(
                 WebhookEndpoint(

@@ -15,6 +15,7 @@ from notifier_testing import (
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notices_contracts import RecipientUpdatedV1
 from notifier.handlers.notices import (
     handle_notice_archived,
     handle_notice_published,
@@ -29,7 +30,7 @@ from notifier.store.models import Delivery, Preferences, Recipient, WebhookEndpo
 async def _directory(session: AsyncSession, *users: UUID, **options: object) -> None:
     for user in users:
         event = envelope(recipient_updated(user, **options))  # type: ignore[arg-type]
-        await handle_recipient_updated(session, data=event.data, context=context_of(event))
+        await handle_recipient_updated(session, data=event.data, context=context_of(event), now=T0)
 
 
 async def _publish(session: AsyncSession, notice: NoticeSpec) -> None:
@@ -193,7 +194,132 @@ async def test_an_older_recipient_update_does_not_overwrite_a_newer_one(
     older = envelope(recipient_updated(ann, email="old@example.org"), time=T0 - timedelta(hours=1))
     async with session_factory.begin() as session:
         for event in (newer, older):
-            await handle_recipient_updated(session, data=event.data, context=context_of(event))
+            await handle_recipient_updated(
+                session, data=event.data, context=context_of(event), now=T0
+            )
         recipient = await session.get(Recipient, ann)
     assert recipient is not None
     assert recipient.email == "new@example.org"
+
+
+async def _emails_of(session: AsyncSession, user: UUID) -> list[tuple[str, object]]:
+    return [(d.kind, d.due_at) for d in await _ledger(session) if d.target_id == user]
+
+
+async def test_a_recipient_known_only_after_the_publish_still_gets_email_and_reminder(
+    session_factory: SessionFactory,
+) -> None:
+    ann, bob = uuid.uuid4(), uuid.uuid4()
+    notice = NoticeSpec([ann, bob], remind_after_seconds=60)
+    late = envelope(recipient_updated(bob), event_id=uuid.uuid4())
+    async with session_factory.begin() as session:
+        await _directory(session, ann)
+        await _publish(session, notice)
+        for _ in range(2):  # the second is a redelivery (the inbox would drop it): no change
+            await handle_recipient_updated(
+                session, data=late.data, context=context_of(late), now=T0
+            )
+            bob_emails = await _emails_of(session, bob)
+            assert bob_emails == [("notice", T0), ("reminder", T0 + timedelta(seconds=60))]
+        [bob_notice] = [
+            d for d in await _ledger(session) if d.target_id == bob and d.kind == "notice"
+        ]
+    assert bob_notice.id == delivery_id(
+        notice_id=notice.notice_id, target_id=bob, channel="email", kind="notice"
+    )
+    assert bob_notice.event_id == late.id
+
+
+async def test_the_natural_order_then_another_update_still_makes_one_email(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()
+    notice = NoticeSpec([ann], remind_after_seconds=60)
+    async with session_factory.begin() as session:
+        await _directory(session, ann)
+        await _publish(session, notice)
+        await _directory(session, ann, is_active=False)
+        await _directory(session, ann)  # reactivated: the publish's rows are already there
+        assert await _emails_of(session, ann) == [
+            ("notice", T0),
+            ("reminder", T0 + timedelta(seconds=60)),
+        ]
+
+
+async def test_a_late_recipient_gets_nothing_for_an_archived_or_read_notice(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()
+    archived = NoticeSpec([ann], remind_after_seconds=60)
+    read = NoticeSpec([ann], remind_after_seconds=60)
+    live = NoticeSpec([ann])
+    async with session_factory.begin() as session:
+        for notice in (archived, read, live):
+            await _publish(session, notice)
+        await _archive(session, archived)
+        await _read(session, read, ann)
+        await _directory(session, ann)
+        ledger = await _ledger(session)
+    assert [(d.notice_id, d.kind) for d in ledger] == [(live.notice_id, "notice")]
+
+
+async def test_a_late_recipient_keeps_opt_outs_and_quiet_hours(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()  # T0 is 12:00 UTC = 21:00 in Tokyo
+    quiet, opted_out = NoticeSpec([ann]), NoticeSpec([ann], category="newsletter")
+    async with session_factory.begin() as session:
+        session.add(
+            Preferences(
+                user_id=ann,
+                opt_outs={"email": ["newsletter"]},
+                quiet_hours_start=time(20, 0),
+                quiet_hours_end=time(7, 30),
+                updated_at=T0,
+            )
+        )
+        await _publish(session, quiet)
+        await _publish(session, opted_out)
+        await _directory(session, ann, timezone="Asia/Tokyo")
+        ledger = await _ledger(session)
+    assert [(d.notice_id, d.due_at) for d in ledger] == [
+        (quiet.notice_id, T0 + timedelta(hours=10, minutes=30))
+    ]
+
+
+async def test_a_user_who_gains_an_email_later_gets_the_live_notice(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()
+    notice = NoticeSpec([ann])
+    without_email = RecipientUpdatedV1.model_validate(
+        recipient_updated(ann).model_dump() | {"email": None}
+    )
+    no_email = envelope(without_email, time=T0)
+    async with session_factory.begin() as session:
+        await handle_recipient_updated(
+            session, data=no_email.data, context=context_of(no_email), now=T0
+        )
+        await _publish(session, notice)
+        assert await _ledger(session) == []
+        gained = envelope(recipient_updated(ann), time=T0 + timedelta(minutes=5))
+        await handle_recipient_updated(
+            session, data=gained.data, context=context_of(gained), now=T0
+        )
+        assert await _emails_of(session, ann) == [("notice", T0)]
+
+
+async def test_an_older_update_arriving_late_creates_nothing(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()
+    notice = NoticeSpec([ann])
+    newer = envelope(recipient_updated(ann, is_active=False), time=T0)
+    older = envelope(recipient_updated(ann), time=T0 - timedelta(hours=1))
+    async with session_factory.begin() as session:
+        await _publish(session, notice)
+        for event in (newer, older):
+            await handle_recipient_updated(
+                session, data=event.data, context=context_of(event), now=T0
+            )
+        assert await _ledger(session) == []

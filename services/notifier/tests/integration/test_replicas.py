@@ -27,7 +27,9 @@ async def test_replicas_claim_disjoint_deliveries_with_skip_locked(database_url:
     async with sessions.begin() as session:
         for user in users:
             event = envelope(recipient_updated(user))
-            await handle_recipient_updated(session, data=event.data, context=context_of(event))
+            await handle_recipient_updated(
+                session, data=event.data, context=context_of(event), now=now
+            )
         event = envelope(NoticeSpec(users, published_at=now).published())
         await handle_notice_published(session, data=event.data, context=context_of(event), now=now)
 

@@ -2,7 +2,8 @@
 
 Any arrival order ends in the same state: a read kept before its publish stops
 that user's reminder from being scheduled, an archive before the publish leaves
-nothing to send.
+nothing to send, and a user the directory learns of (or who gains an email)
+after the publish still gets the notice while it is live.
 """
 
 from collections.abc import Iterable, Sequence
@@ -12,7 +13,7 @@ from functools import partial
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notices_contracts import NoticeArchivedV1, NoticePublishedV1, NoticeReadV1
@@ -25,12 +26,16 @@ from notifier.store.models import (
     DeliveryKind,
     DeliveryStatus,
     Notice,
+    NoticeAudience,
     Preferences,
     Read,
     Recipient,
     WebhookEndpoint,
 )
 from notifier.store.upsert import insert
+
+# A PostgreSQL advisory lock key of this service's own (any 64-bit constant).
+AUDIENCE_LOCK = 0x6E6F746966696572
 
 # Keeps each IN (...) well below SQLite's and asyncpg's parameter limits.
 LOOKUP_CHUNK = 2000
@@ -164,7 +169,7 @@ async def _upsert_notice(session: AsyncSession, notice_id: UUID, **values: Any) 
 
 
 def _wants_email(
-    recipient: _Reachable | None, preferences: Preferences | None, category: str
+    recipient: _Reachable | None, preferences: Preferences | None, category: str | None
 ) -> bool:
     if recipient is None or not recipient.email or not recipient.is_active:
         return False
@@ -172,9 +177,81 @@ def _wants_email(
     return category not in opted_out
 
 
+def _email_rows(
+    notice: Notice,
+    *,
+    user_ids: Iterable[UUID],
+    recipients: dict[UUID, _Reachable],
+    preferences: dict[UUID, Preferences],
+    readers: set[UUID],
+    context: EventContext,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The email and reminder rows of a published notice for those of user_ids who want email."""
+    assert notice.published_at is not None
+    remind_at = (
+        notice.published_at + timedelta(seconds=notice.remind_after_seconds)
+        if notice.remind_after_seconds
+        else None
+    )
+    rows: list[dict[str, Any]] = []
+    for user_id in user_ids:
+        recipient, prefs = recipients.get(user_id), preferences.get(user_id)
+        if recipient is None or not _wants_email(recipient, prefs, notice.category):
+            continue
+        due_at = now
+        if not notice.urgent and prefs is not None:
+            due_at = (
+                quiet_until(
+                    now=now,
+                    timezone=recipient.timezone,
+                    start=prefs.quiet_hours_start,
+                    end=prefs.quiet_hours_end,
+                )
+                or now
+            )
+        email_row = partial(
+            _delivery_row,
+            notice_id=notice.notice_id,
+            target_id=user_id,
+            context=context,
+            channel=Channel.EMAIL,
+            now=now,
+            urgent=notice.urgent,
+        )
+        rows.append(email_row(kind=DeliveryKind.NOTICE, due_at=due_at))
+        if remind_at is not None and user_id not in readers:
+            rows.append(email_row(kind=DeliveryKind.REMINDER, due_at=remind_at))
+    return rows
+
+
+async def _lock_audiences(session: AsyncSession, *, exclusive: bool) -> None:
+    """Order a publish against a user becoming reachable; publishes run side by side.
+
+    Each reads what the other writes (recipients, audience): two concurrent
+    READ COMMITTED transactions would each miss the other and nobody would email
+    the user. SQLite needs nothing: every transaction begins IMMEDIATE (see
+    ``notifier.store.db``), so they run one at a time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    await session.execute(text(f"SELECT {function}(:key)"), {"key": AUDIENCE_LOCK})
+
+
+async def _save_audience(session: AsyncSession, notice_id: UUID, user_ids: list[UUID]) -> None:
+    if not user_ids:
+        return
+    statement = insert(session, NoticeAudience.__table__).on_conflict_do_nothing(
+        index_elements=["notice_id", "user_id"]
+    )
+    await session.execute(statement, [{"notice_id": notice_id, "user_id": u} for u in user_ids])
+
+
 async def handle_notice_published(
     session: AsyncSession, *, data: NoticePublishedV1, context: EventContext, now: datetime
 ) -> LedgerChange:
+    await _lock_audiences(session, exclusive=False)
     notice = await _upsert_notice(
         session,
         data.notice_id,
@@ -190,44 +267,57 @@ async def handle_notice_published(
         return LedgerChange()
 
     user_ids = list(dict.fromkeys(data.recipient_ids))
-    recipients = await _recipients(session, user_ids)
-    preferences = await _preferences(session, user_ids)
-    readers = await _readers(session, data.notice_id) if data.remind_after_seconds else set()
-    remind_at = (
-        data.published_at + timedelta(seconds=data.remind_after_seconds)
-        if data.remind_after_seconds
-        else None
+    # Kept so that a recipient.updated arriving after this event still reaches its user.
+    await _save_audience(session, data.notice_id, user_ids)
+    rows = _email_rows(
+        notice,
+        user_ids=user_ids,
+        recipients=await _recipients(session, user_ids),
+        preferences=await _preferences(session, user_ids),
+        readers=await _readers(session, data.notice_id) if data.remind_after_seconds else set(),
+        context=context,
+        now=now,
     )
-
-    rows: list[dict[str, Any]] = []
-    for user_id in user_ids:
-        recipient, prefs = recipients.get(user_id), preferences.get(user_id)
-        if recipient is None or not _wants_email(recipient, prefs, data.category):
-            continue
-        due_at = now
-        if not data.urgent and prefs is not None:
-            due_at = (
-                quiet_until(
-                    now=now,
-                    timezone=recipient.timezone,
-                    start=prefs.quiet_hours_start,
-                    end=prefs.quiet_hours_end,
-                )
-                or now
-            )
-        email_row = partial(
-            _delivery_row,
-            notice_id=data.notice_id,
-            target_id=user_id,
-            context=context,
-            channel=Channel.EMAIL,
-            now=now,
-            urgent=data.urgent,
-        )
-        rows.append(email_row(kind=DeliveryKind.NOTICE, due_at=due_at))
-        if remind_at is not None and user_id not in readers:
-            rows.append(email_row(kind=DeliveryKind.REMINDER, due_at=remind_at))
     rows += await _webhook_rows(session, notice_id=data.notice_id, context=context, now=now)
+    return LedgerChange(created=await _save_deliveries(session, rows))
+
+
+async def deliver_to_latecomer(
+    session: AsyncSession, *, user_id: UUID, context: EventContext, now: datetime
+) -> LedgerChange:
+    """Email a user who just became reachable every live notice of whose audience they are.
+
+    Live: published, not archived, not read by the user. The rows are the ones
+    the publish path makes (same ids), so any that exist already stay as they are.
+    """
+    await _lock_audiences(session, exclusive=True)
+    notices = list(
+        await session.scalars(
+            select(Notice).where(
+                Notice.notice_id.in_(
+                    select(NoticeAudience.notice_id).where(NoticeAudience.user_id == user_id)
+                ),
+                Notice.published_at.is_not(None),
+                Notice.archived_at.is_(None),
+                Notice.notice_id.not_in(select(Read.notice_id).where(Read.user_id == user_id)),
+            )
+        )
+    )
+    recipients = await _recipients(session, [user_id])
+    preferences = await _preferences(session, [user_id])
+    rows = [
+        row
+        for notice in notices
+        for row in _email_rows(
+            notice,
+            user_ids=[user_id],
+            recipients=recipients,
+            preferences=preferences,
+            readers=set(),  # read notices are not live: none reach this point
+            context=context,
+            now=now,
+        )
+    ]
     return LedgerChange(created=await _save_deliveries(session, rows))
 
 

@@ -53,7 +53,7 @@ MAX_ERROR_HEADER_LENGTH = 1000
 
 HANDLERS: dict[str, Handler] = {
     RECIPIENT_UPDATED_V1.type: lambda session, event, context, now: handle_recipient_updated(
-        session, data=event.data, context=context
+        session, data=event.data, context=context, now=now
     ),
     NOTICE_PUBLISHED_V1.type: lambda session, event, context, now: handle_notice_published(
         session, data=event.data, context=context, now=now

@@ -129,6 +129,19 @@ class Notice(Base):
     archived_at: Mapped[datetime | None]
 
 
+class NoticeAudience(Base):
+    """The frozen audience of a published notice.
+
+    Kept so that a user the directory learns of (or can email) only later still gets it.
+    """
+
+    __tablename__ = "notice_audience"
+    __table_args__ = (Index("ix_notice_audience_user", "user_id"),)
+
+    notice_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
+
+
 class Read(Base):
     """A read receipt; kept even when it arrives before the notice is published."""
 
