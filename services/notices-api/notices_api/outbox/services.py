@@ -58,7 +58,9 @@ def outbox_event_record(
         aggregate_id=str(aggregate_id),
         event_type=spec.type,
         envelope=envelope.to_json_dict(),
-        headers={"request_id": trace.request_id} if trace else {},
+        headers=(
+            {"correlation_id": trace.request_id, "traceparent": trace.traceparent} if trace else {}
+        ),
         created_at=now,
         next_attempt_at=now,
     )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import transaction
 
+from notices_api.core import tracecontext
 from notices_api.outbox.models import OutboxEvent
 from notices_api.outbox.services import OutboxOutsideTransactionError, outbox_event_record
 from notices_contracts import NoticeArchivedV1, RecipientUpdatedV1, parse_event
@@ -71,3 +72,20 @@ def test_required_nulls_in_data_survive_the_outbox() -> None:
 
     parsed = parse_event(OutboxEvent.objects.get(id=recorded.id).envelope_json())
     assert parsed.data == data
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_request_trace_context_travels_in_headers_and_envelope() -> None:
+    context = tracecontext.new_trace_context(request_id="req-42")
+    notice_id = uuid.uuid4()
+    tracecontext.activate(context)
+    try:
+        with transaction.atomic():
+            recorded = outbox_event_record(data=_archived(notice_id), aggregate_id=notice_id)
+    finally:
+        tracecontext.deactivate()
+
+    stored = OutboxEvent.objects.get(id=recorded.id)
+    assert stored.headers == {"correlation_id": "req-42", "traceparent": context.traceparent}
+    assert stored.envelope["correlationid"] == "req-42"
+    assert stored.envelope["traceparent"] == context.traceparent
