@@ -5,7 +5,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from notifier.app import Notifier
 from notifier.devtools.smtp_sink import SmtpSink
 from notifier.devtools.webhook_receiver import WebhookReceiver
 from notifier.dlq import list_dead_letters, replay_dead_letters
-from notifier.store.models import Attempt, Delivery
+from notifier.store.models import Attempt, Delivery, InboxEvent
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -241,18 +241,27 @@ async def test_reminders_go_to_non_readers_only_and_archive_cancels_them(
     sink = smtp_sink[0]
     reader, early_reader, non_reader = (uuid.uuid4() for _ in range(3))
     now = datetime.now(UTC)
+    # Long enough for the read and the archive to be handled before the reminders fall due,
+    # even on a loaded CI machine; the test waits on the inbox, not on this delay.
+    remind_after = 8
     notice = NoticeSpec(
-        [reader, early_reader, non_reader], remind_after_seconds=3, published_at=now
+        [reader, early_reader, non_reader], remind_after_seconds=remind_after, published_at=now
     )
-    archived = NoticeSpec([non_reader], remind_after_seconds=3, published_at=now)
+    archived = NoticeSpec([non_reader], remind_after_seconds=remind_after, published_at=now)
     async with running_notifier(env) as notifier, publisher(env) as bus:
         await directory(bus, reader, early_reader, non_reader)
         await bus.event(envelope(notice.read(early_reader)))  # before its publish
         await bus.event(envelope(notice.published()))
         await bus.event(envelope(archived.published()))
-        await eventually(lambda: _delivered_count(notifier, 4), within=60)
-        await bus.event(envelope(notice.read(reader)))
+        await eventually(lambda: _handled_count(notifier, 6), within=60)
+        await bus.event(envelope(notice.read(reader)))  # after its publish
         await bus.event(envelope(archived.archived()))
+        await eventually(lambda: _handled_count(notifier, 8), within=60)
+        handled_at = datetime.now(UTC)
+        assert handled_at < now + timedelta(seconds=remind_after), (
+            "the read and the archive were handled after the reminders fell due: "
+            "this run cannot tell a cancelled reminder from a sent one"
+        )
 
         await eventually(lambda: _delivered_count(notifier, 5), within=60)
         await asyncio.sleep(1.0)
@@ -266,6 +275,12 @@ async def test_reminders_go_to_non_readers_only_and_archive_cancels_them(
     }
     reminder_mails = [m for m in sink.mails if m.subject.startswith("Reminder")]
     assert [m.rcpt_tos for m in reminder_mails] == [(f"{non_reader.hex[:12]}@example.org",)]
+
+
+async def _handled_count(notifier: Notifier, count: int) -> bool:
+    async with notifier.session_factory() as session:
+        handled = await session.scalar(select(func.count()).select_from(InboxEvent))
+    return (handled or 0) >= count
 
 
 async def _delivered_count(notifier: Notifier, count: int) -> bool:
