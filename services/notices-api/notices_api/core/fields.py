@@ -1,14 +1,16 @@
-"""Request body fields that take JSON types as the schema states them.
+"""Request fields that take values as the schema states them.
 
 DRF converts loosely (``5`` into ``"5"`` for a string, ``"5"`` into ``5`` for an
-integer, ``"yes"`` into ``True``). A body that breaks the documented schema is a
+integer, ``"yes"`` into ``True``). A request that breaks the documented schema is a
 client bug, so these fields reject it with a 400 instead of guessing. Query
-parameters are strings by nature and keep DRF's own fields.
+parameters are strings by nature: string ones keep DRF's own field, booleans take
+the two spellings the OpenAPI document gives them.
 """
 
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 MAX_IDS_PER_REQUEST = 1000
 
@@ -36,6 +38,27 @@ class StrictBooleanField(serializers.BooleanField):
         if not isinstance(data, bool):
             self.fail("invalid")
         return data
+
+
+class QueryBooleanField(serializers.BooleanField):
+    """A boolean query parameter: ``true`` or ``false``, as OpenAPI serialises a boolean."""
+
+    default_error_messages = {"invalid": 'Must be "true" or "false".'}
+    # BooleanField reads an absent key as an unticked HTML checkbox (False); here absent
+    # means "use the default", like every other optional parameter.
+    default_empty_html = empty
+    spellings = {"true": True, "false": False}
+
+    def get_value(self, dictionary: Any) -> Any:
+        # DRF reads a bare ``?flag=`` as an absent optional field; it is a malformed value.
+        if dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data not in self.spellings:
+            self.fail("invalid")
+        return self.spellings[data]
 
 
 class StrictUUIDField(serializers.UUIDField):

@@ -15,6 +15,7 @@ from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import active_users_by_ids
 from notices_api.core.exceptions import ActionForbiddenError
 from notices_api.core.fields import (
+    QueryBooleanField,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
@@ -152,10 +153,10 @@ class NoticeListApi(_PublisherWrites):
     pagination_class = CursorPage
 
     class FilterInput(serializers.Serializer[Any]):
-        authored = serializers.BooleanField(
+        authored = QueryBooleanField(
             required=False, default=False, help_text="List my own notices, in every status."
         )
-        unread = serializers.BooleanField(required=False, default=False)
+        unread = QueryBooleanField(required=False, default=False)
         category = serializers.CharField(max_length=50, required=False, allow_blank=True)
         search = serializers.CharField(max_length=200, required=False, allow_blank=True)
 

@@ -207,9 +207,15 @@ def test_list_filters(client_for, publisher, recipient):
     assert ids(unread="true") == [fire, lunch]
     assert ids(search="drill") == [fire]
     assert ids(unread="true", category="food") == [lunch]
-    bad = api.get(NOTICES, {"unread": "maybe"})
+    assert ids(unread="false") == [menu, fire, lunch]
+
+
+@pytest.mark.parametrize("flag", ["unread", "authored"])
+@pytest.mark.parametrize("value", ["maybe", "", "1", "yes", "True"])
+def test_a_boolean_filter_takes_only_the_documented_spellings(client_for, recipient, flag, value):
+    bad = client_for(recipient).get(NOTICES, {flag: value})
     assert bad.status_code == 400
-    assert bad.json()["errors"][0]["parameter"] == "unread"
+    assert bad.json()["errors"][0]["parameter"] == flag
 
 
 def test_authored_lists_own_notices_in_every_status(client_for, publisher, draft, other_publisher):
