@@ -85,6 +85,25 @@ async def test_webhook_endpoint_lifecycle_shows_each_secret_once(
     assert (await client.get(path)).status_code == 404
 
 
+async def test_deleting_an_endpoint_cancels_what_was_still_to_be_sent_to_it(
+    client: httpx.AsyncClient, session_factory: SessionFactory, clock: FakeClock
+) -> None:
+    created = (
+        await client.post("/v1/webhook-endpoints", json={"url": "https://hooks.example/a"})
+    ).json()
+    notice = NoticeSpec([uuid.uuid4()])
+    async with session_factory.begin() as session:
+        published = envelope(notice.published())
+        await handle_notice_published(
+            session, data=published.data, context=context_of(published), now=clock.now
+        )
+    path = f"/v1/webhook-endpoints/{created['id']}"
+    assert (await client.delete(path)).status_code == 204
+    async with session_factory() as session:
+        [webhook] = await session.scalars(select(Delivery).where(Delivery.channel == "webhook"))
+    assert (webhook.status, webhook.last_error) == ("cancelled", "endpoint deleted")
+
+
 async def test_preferences_round_trip(client: httpx.AsyncClient) -> None:
     path = f"/v1/recipients/{uuid.uuid4()}/preferences"
     assert (await client.get(path)).json() == {"opt_outs": {}, "quiet_hours": None}
@@ -102,8 +121,8 @@ async def test_preferences_round_trip(client: httpx.AsyncClient) -> None:
 async def test_ledger_acknowledgements_and_retry(
     client: httpx.AsyncClient, session_factory: SessionFactory, clock: FakeClock
 ) -> None:
-    ann, bob = uuid.uuid4(), uuid.uuid4()
-    notice = NoticeSpec([ann, bob], remind_after_seconds=60)
+    ann, bob, unreachable = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    notice = NoticeSpec([ann, bob, unreachable], remind_after_seconds=60)
     async with session_factory.begin() as session:
         for user in (ann, bob):
             event = envelope(recipient_updated(user))
@@ -119,13 +138,16 @@ async def test_ledger_acknowledgements_and_retry(
             select(Delivery).where(Delivery.target_id == bob, Delivery.kind == "notice")
         )
         assert failed is not None
-        failed.status = "failed"
+        failed.status, failed.attempt_count = "failed", 5
 
     acks = (await client.get(f"/v1/notices/{notice.notice_id}/acknowledgements")).json()
     by_user = {ack["user_id"]: ack for ack in acks}
     assert by_user[str(ann)]["reminder_status"] == "cancelled"
     assert by_user[str(ann)]["read_at"] is not None
     assert by_user[str(bob)]["delivery_status"] == "failed"
+    # In the audience, but with no address yet: owed an acknowledgement all the same.
+    assert by_user[str(unreachable)]["delivery_status"] is None
+    assert by_user[str(unreachable)]["read_at"] is None
 
     listed = (
         await client.get(
@@ -136,6 +158,7 @@ async def test_ledger_acknowledgements_and_retry(
     retried = await client.post(f"/v1/deliveries/{failed.id}/retry")
     assert retried.status_code == 202
     assert retried.json()["status"] == "pending"
+    assert retried.json()["attempt_count"] == 0
     assert (await client.post(f"/v1/deliveries/{failed.id}/retry")).status_code == 409
     detail = (await client.get(f"/v1/deliveries/{failed.id}")).json()
     assert detail["attempts"] == []

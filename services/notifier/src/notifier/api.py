@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, HttpUrl
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,6 +31,7 @@ from notifier.store.models import (
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    NoticeAudience,
     Preferences,
     Read,
     WebhookEndpoint,
@@ -268,7 +269,22 @@ def create_api(
 
     @v1.delete("/webhook-endpoints/{endpoint_id}", status_code=204)
     async def delete_endpoint(endpoint_id: UUID, db: DbSession) -> None:
-        await db.delete(await endpoint_or_404(db, endpoint_id))
+        endpoint = await endpoint_or_404(db, endpoint_id)
+        # Nobody will send them any more: pending would stay pending (and counted) forever.
+        await db.execute(
+            update(Delivery)
+            .where(
+                Delivery.channel == Channel.WEBHOOK.value,
+                Delivery.target_id == endpoint_id,
+                Delivery.status == DeliveryStatus.PENDING.value,
+            )
+            .values(
+                status=DeliveryStatus.CANCELLED.value,
+                last_error="endpoint deleted",
+                updated_at=clock(),
+            )
+        )
+        await db.delete(endpoint)
 
     @v1.post("/webhook-endpoints/{endpoint_id}/rotate-secret")
     async def rotate_secret(endpoint_id: UUID, db: DbSession) -> WebhookEndpointWithSecret:
@@ -340,7 +356,8 @@ def create_api(
             )
         now = clock()
         delivery.status, delivery.due_at, delivery.claimed_until = DeliveryStatus.PENDING, now, None
-        delivery.updated_at = now
+        # A fresh budget of attempts: the failed ones stay in the delivery's attempt history.
+        delivery.attempt_count, delivery.updated_at = 0, now
         await db.flush()
         on_ledger_changed()
         return await delivery_detail(db, delivery_id)
@@ -353,13 +370,17 @@ def create_api(
             )
         )
         reads = await db.scalars(select(Read).where(Read.notice_id == notice_id))
+        # Recipients without email (or who opted out) have no delivery but are still owed.
+        audience = await db.scalars(
+            select(NoticeAudience.user_id).where(NoticeAudience.notice_id == notice_id)
+        )
         notices: dict[UUID, Delivery] = {}
         reminders: dict[UUID, Delivery] = {}
         for delivery in emails:
             by_kind = reminders if delivery.kind == DeliveryKind.REMINDER.value else notices
             by_kind[delivery.target_id] = delivery
         read_at = {read.user_id: read.read_at for read in reads}
-        users = sorted({*notices, *reminders, *read_at}, key=str)
+        users = sorted({*audience, *notices, *reminders, *read_at}, key=str)
         if not users:
             raise HTTPException(404, f"Nothing is known of notice {notice_id}.")
         return [

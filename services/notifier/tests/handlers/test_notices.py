@@ -52,6 +52,15 @@ async def _ledger(session: AsyncSession) -> list[Delivery]:
     return list(await session.scalars(select(Delivery).order_by(Delivery.kind)))
 
 
+def _state(ledger: list[Delivery], notice: NoticeSpec) -> dict[tuple[UUID, str], tuple[str, str | None]]:
+    """Each of the notice's rows by (target, kind): its status and why it was cancelled."""
+    return {
+        (d.target_id, d.kind): (d.status, d.last_error)
+        for d in ledger
+        if d.notice_id == notice.notice_id
+    }
+
+
 async def test_publish_creates_one_email_per_reachable_recipient(
     session_factory: SessionFactory,
 ) -> None:
@@ -130,16 +139,21 @@ async def test_read_cancels_that_users_reminder_only(session_factory: SessionFac
     }
 
 
-async def test_read_before_publish_schedules_no_reminder(session_factory: SessionFactory) -> None:
+async def test_read_before_publish_leaves_the_ledger_of_the_natural_order(
+    session_factory: SessionFactory,
+) -> None:
     ann, bob = uuid.uuid4(), uuid.uuid4()
-    notice = NoticeSpec([ann, bob], remind_after_seconds=60)
+    natural, overtaken = (NoticeSpec([ann, bob], remind_after_seconds=60) for _ in range(2))
     async with session_factory.begin() as session:
         await _directory(session, ann, bob)
-        await _read(session, notice, ann)
-        await _publish(session, notice)
+        await _publish(session, natural)
+        await _read(session, natural, ann)
+        await _read(session, overtaken, ann)
+        await _publish(session, overtaken)
         ledger = await _ledger(session)
-    reminders = {d.target_id for d in ledger if d.kind == "reminder"}
-    assert reminders == {bob}
+    assert _state(ledger, overtaken) == _state(ledger, natural)
+    assert _state(ledger, overtaken)[(ann, "reminder")] == ("cancelled", "read")
+    assert _state(ledger, overtaken)[(bob, "reminder")] == ("pending", None)
 
 
 async def test_archive_cancels_everything_pending(session_factory: SessionFactory) -> None:
@@ -153,16 +167,22 @@ async def test_archive_cancels_everything_pending(session_factory: SessionFactor
     assert {d.status for d in ledger} == {"cancelled"}
 
 
-async def test_archive_before_publish_leaves_nothing_pending(
+async def test_archive_before_publish_leaves_the_ledger_of_the_natural_order(
     session_factory: SessionFactory,
 ) -> None:
-    ann = uuid.uuid4()
-    notice = NoticeSpec([ann], remind_after_seconds=60)
+    ann, bob = uuid.uuid4(), uuid.uuid4()
+    natural, overtaken = (NoticeSpec([ann, bob], remind_after_seconds=60) for _ in range(2))
     async with session_factory.begin() as session:
-        await _directory(session, ann)
-        await _archive(session, notice)
-        await _publish(session, notice)
-        assert await _ledger(session) == []
+        await _directory(session, ann, bob)
+        await _publish(session, natural)
+        await _read(session, natural, ann)
+        await _archive(session, natural)
+        await _read(session, overtaken, ann)
+        await _archive(session, overtaken)
+        await _publish(session, overtaken)
+        ledger = await _ledger(session)
+    assert _state(ledger, overtaken) == _state(ledger, natural)
+    assert {status for status, _ in _state(ledger, overtaken).values()} == {"cancelled"}
 
 
 async def test_quiet_hours_defer_email_unless_urgent(session_factory: SessionFactory) -> None:

@@ -270,6 +270,7 @@ async def test_reminders_go_to_non_readers_only_and_archive_cancels_them(
     status = {(row.notice_id, row.target_id): row.status for row in reminders}
     assert status == {
         (notice.notice_id, reader): "cancelled",
+        (notice.notice_id, early_reader): "cancelled",  # as if the read had come second
         (notice.notice_id, non_reader): "delivered",
         (archived.notice_id, non_reader): "cancelled",
     }

@@ -220,9 +220,21 @@ def _email_rows(
             urgent=notice.urgent,
         )
         rows.append(email_row(kind=DeliveryKind.NOTICE, due_at=due_at))
-        if remind_at is not None and user_id not in readers:
-            rows.append(email_row(kind=DeliveryKind.REMINDER, due_at=remind_at))
+        if remind_at is not None:
+            reminder = email_row(kind=DeliveryKind.REMINDER, due_at=remind_at)
+            rows.append(_cancelled(reminder, reason="read") if user_id in readers else reminder)
     return rows
+
+
+def _cancelled(row: dict[str, Any], *, reason: str) -> dict[str, Any]:
+    """A row as the natural order would have left it: cancelled before it was sent.
+
+    An event that overtook the one it cancels (a read or an archive before the
+    publish) gives the same ledger as the natural order, not a shorter one.
+    """
+    if row["status"] != DeliveryStatus.PENDING.value:
+        return row
+    return row | {"status": DeliveryStatus.CANCELLED.value, "last_error": reason}
 
 
 async def _lock_audiences(session: AsyncSession, *, exclusive: bool) -> None:
@@ -263,9 +275,6 @@ async def handle_notice_published(
         published_at=data.published_at,
         remind_after_seconds=data.remind_after_seconds,
     )
-    if notice.archived_at is not None:
-        return LedgerChange()
-
     user_ids = list(dict.fromkeys(data.recipient_ids))
     # Kept so that a recipient.updated arriving after this event still reaches its user.
     await _save_audience(session, data.notice_id, user_ids)
@@ -279,6 +288,8 @@ async def handle_notice_published(
         now=now,
     )
     rows += await _webhook_rows(session, notice_id=data.notice_id, context=context, now=now)
+    if notice.archived_at is not None:
+        rows = [_cancelled(row, reason="archived") for row in rows]
     return LedgerChange(created=await _save_deliveries(session, rows))
 
 
