@@ -20,7 +20,8 @@ help: ## list the targets
 
 .PHONY: setup
 setup: ## install uv (if missing) and every package of the workspace from uv.lock
-	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
+		|| $(PYTHON) -m pip install --quiet --user uv  # a Python that refuses system-wide installs
 	@$(UV) sync --all-packages --locked --quiet
 
 # `make run` / `make demo`: the local stack's settings; each one can be overridden from the
@@ -96,10 +97,18 @@ format: setup ## apply ruff fixes and formatting
 contracts-snapshot: setup ## at a release: record the published schemas as released (refuses breaking changes)
 	$(RUN) python -m notices_contracts.compat snapshot contracts
 
+.PHONY: bench
+bench: setup ## the platform end to end beside its baselines; report in bench/results/<timestamp>/ (< 10 min)
+	$(RUN) python -m bench.system $(BENCH_ARGS)
+
+.PHONY: bench-quick
+bench-quick: setup ## the same with short steps and small data (< 2 min)
+	$(RUN) python -m bench.system --quick $(BENCH_ARGS)
+
 .PHONY: bench-relay
 bench-relay: setup ## outbox relay vs kombu/aio-pika baselines + commit-to-confirm latency (PostgreSQL, RabbitMQ)
-	cd $(API_DIR) && $(RUN) python ../../bench/relay/bench_relay.py
+	$(RUN) python -m bench.relay.bench_relay
 
 .PHONY: bench-notifier
 bench-notifier: setup ## notifier benchmark: 10,000 recipients over email and webhooks, beside a raw FastStream baseline
-	$(RUN) python bench/notifier/bench_notifier.py
+	$(RUN) python -m bench.notifier.bench_notifier
