@@ -15,7 +15,6 @@ Usage: make bench-notifier   (env: BENCH_RECIPIENTS, NOTIFIER_EMAIL_CONCURRENCY,
 
 import asyncio
 import json
-import logging
 import os
 import signal
 import socket
@@ -31,10 +30,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
-from faststream import AckPolicy
-from faststream.rabbit import QueueType, RabbitBroker, RabbitMessage, RabbitQueue
 from sqlalchemy import func, insert, select
 
+from bench.baselines import faststream_consume_and_ack
 from notices_contracts import NoticePublishedV1, amqp_properties, build_event
 from notifier.app import Notifier, build_notifier, dispatch_policy, shutdown, start_consuming
 from notifier.channels.fakes import FakeEmailChannel, FakeWebhookChannel
@@ -114,40 +112,6 @@ async def _wait_for_port(port: int) -> None:
 async def _until(check: Callable[[], Any], *, every: float = 0.05) -> None:
     while not await check():  # noqa: ASYNC110 - polls the database, no event to await
         await asyncio.sleep(every)
-
-
-async def baseline(amqp_url: str, prefetch: int) -> float:
-    """Raw FastStream: publish N messages, then time a no-op subscriber acking them all."""
-    queue = RabbitQueue("bench.baseline", queue_type=QueueType.QUORUM, durable=True)
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        await channel.declare_queue(queue.name, durable=True, arguments={"x-queue-type": "quorum"})
-        body = b'{"specversion": "1.0"}' * 20
-        for _ in range(RECIPIENTS):
-            await channel.default_exchange.publish(aio_pika.Message(body), routing_key=queue.name)
-    from faststream.rabbit import Channel
-
-    # Per-message log lines off, as in the notifier's broker.
-    broker = RabbitBroker(
-        amqp_url, default_channel=Channel(prefetch_count=prefetch), log_level=logging.DEBUG
-    )
-    consumed = 0
-    done = asyncio.Event()
-
-    @broker.subscriber(queue, ack_policy=AckPolicy.ACK)
-    async def ack_only(message: RabbitMessage) -> None:
-        nonlocal consumed
-        consumed += 1
-        if consumed == RECIPIENTS:
-            done.set()
-
-    started = time.perf_counter()
-    await broker.start()
-    await done.wait()
-    elapsed = time.perf_counter() - started
-    await broker.stop()
-    return RECIPIENTS / elapsed
 
 
 def _notice(recipient_ids: list[uuid.UUID]) -> Any:
@@ -276,7 +240,9 @@ async def run() -> dict[str, Any]:
                 "webhook_concurrency": settings.webhook_concurrency,
                 "database": "postgresql",
             }
-            results["baseline_consume_ack_per_second"] = await baseline(amqp_url, settings.prefetch)
+            results["baseline_consume_ack_per_second"] = await faststream_consume_and_ack(
+                amqp_url, queue_name="bench.baseline", count=RECIPIENTS, prefetch=settings.prefetch
+            )
 
             users = await _seed_recipients(notifier)
             direct = _notice(users)

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from bench.baselines import aio_pika_windowed, kombu_one_confirm_per_message
+
 ROOT = Path(__file__).resolve().parents[2]
 API_DIR = ROOT / "services" / "notices-api"
 sys.path.insert(0, str(API_DIR))
@@ -139,61 +141,6 @@ def drain_with_relay() -> float:
     started = time.perf_counter()
     relay.run(once=True)
     return time.perf_counter() - started
-
-
-def kombu_one_confirm_per_message(exchange: str, messages: list[Any]) -> float:
-    from kombu import Connection, Exchange
-
-    with Connection(AMQP_URL, transport_options={"confirm_publish": True}) as connection:
-        producer = connection.Producer(exchange=Exchange(exchange, "topic", durable=True))
-        started = time.perf_counter()
-        for body, props in messages:
-            producer.publish(
-                body,
-                routing_key=props.routing_key,
-                content_type=props.content_type,
-                content_encoding="binary",
-                delivery_mode=props.delivery_mode,
-                message_id=props.message_id,
-                type=props.type,
-                correlation_id=props.correlation_id,
-                headers=props.headers,
-                timestamp=int(props.timestamp.timestamp()),
-                mandatory=True,
-                retry=False,
-            )
-        return time.perf_counter() - started
-
-
-async def aio_pika_windowed(exchange_name: str, messages: list[Any], window: int) -> float:
-    import aio_pika
-
-    connection = await aio_pika.connect(AMQP_URL)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(exchange_name)
-        slots = asyncio.Semaphore(window)
-
-        async def publish(body: bytes, props: Any) -> None:
-            async with slots:
-                await exchange.publish(
-                    aio_pika.Message(
-                        body,
-                        content_type=props.content_type,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                        message_id=props.message_id,
-                        type=props.type,
-                        correlation_id=props.correlation_id,
-                        headers=props.headers,
-                        timestamp=props.timestamp,
-                    ),
-                    routing_key=props.routing_key,
-                    mandatory=True,
-                )
-
-        started = time.perf_counter()
-        await asyncio.gather(*(publish(body, props) for body, props in messages))
-        return time.perf_counter() - started
 
 
 WRITERS = 4
@@ -412,7 +359,7 @@ def main() -> None:
         )
 
         sample = messages[: args.kombu_events]
-        seconds = kombu_one_confirm_per_message(exchange, sample)
+        seconds = kombu_one_confirm_per_message(AMQP_URL, exchange, sample)
         kombu_rate = len(sample) / seconds
         queue_depth_then_purge()
         print(
@@ -420,7 +367,7 @@ def main() -> None:
             f"({len(sample)} in {seconds:.1f}s)"
         )
 
-        seconds = asyncio.run(aio_pika_windowed(exchange, messages, window))
+        seconds = asyncio.run(aio_pika_windowed(AMQP_URL, exchange, messages, window))
         aio_rate = len(messages) / seconds
         queue_depth_then_purge()
         print(

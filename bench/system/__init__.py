@@ -1,0 +1,1 @@
+"""``make bench``: the whole platform measured end to end, beside the alternatives."""

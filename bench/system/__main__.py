@@ -1,0 +1,466 @@
+"""``make bench`` (``--quick``: ``make bench-quick``): the platform end to end, one run.
+
+1. Pipeline: the whole stack as real processes (tests/support/stack.py: gunicorn
+   API, outbox relay, notifier, SMTP sink, webhook receiver) on a database pair
+   and a vhost of this run. Writer processes commit ``notice.published`` events
+   at stepped offered rates; each reaches the webhook receiver (and one in ten an
+   SMTP sink too). Per step: throughput, commit-to-broker and commit-to-delivered
+   percentiles; the backlog is sampled throughout.
+2. Baselines on the same broker: kombu one confirm per message, aio-pika with a
+   window of confirms, raw FastStream consume-and-ack.
+3. Recovery: a backlog committed while the relay is stopped, then drained.
+4. HTTP: the API (gunicorn, production settings) over a seeded database, driven by
+   a load generator in its own process; create + publish also against the
+   on_commit variant (bench/system/on_commit_wsgi.py), with and without confirms.
+
+Writes bench/results/<timestamp>/ (results.json, report.md, latency.png,
+backlog.png); ``--publish`` also refreshes docs/performance.md. Not a test: it
+reports the goals, met or not, and exits 0 unless the run itself broke.
+"""
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench import baselines
+from bench.system import http_load, writers
+from bench.system.pipeline import (
+    PUBLISHED_TYPE,
+    READ_TYPE,
+    Sampler,
+    Tap,
+    amqp_connection,
+    pipeline_step,
+    recovery,
+    wait_until,
+)
+from bench.system.report import write_report
+from notices_contracts import EXCHANGE_NAME, NoticeReadV1, amqp_properties, build_event
+from tests.support.stack import API_DIR, ROOT, ManagedProcess, Stack, free_port, running_stack
+
+RESULTS_DIR = ROOT / "bench" / "results"
+WRITERS = 2  # one per core: more only queue on the same two
+BASELINE_EXCHANGE = "bench.baseline"
+BASELINE_QUEUE = "bench.baseline"
+CATEGORY = "bench"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    # (offered events/s, seconds); None: as fast as the writers commit. The steps above
+    # what the notifier sustains are short, so that their backlog drains in the run.
+    steps: tuple[tuple[float | None, float], ...]
+    drain_timeout: float
+    recovery_events: int
+    recovery_timeout: float
+    notifier_window: float
+    kombu_messages: int
+    aio_pika_messages: int
+    faststream_messages: int
+    http_users: int
+    http_notices: int
+    http_audience: int
+    http_seconds: float
+    http_concurrency: int
+
+
+FULL = Profile(
+    name="full",
+    steps=((100, 10), (300, 10), (500, 10), (1000, 5), (3000, 4), (None, 4)),
+    drain_timeout=45,
+    recovery_events=100_000,
+    recovery_timeout=120,
+    notifier_window=15,
+    kombu_messages=10_000,
+    aio_pika_messages=30_000,
+    faststream_messages=20_000,
+    http_users=1_000,
+    http_notices=10_000,
+    http_audience=20,
+    http_seconds=10,
+    http_concurrency=16,
+)
+QUICK = Profile(
+    name="quick",
+    steps=((100, 3), (500, 3), (None, 2)),
+    drain_timeout=10,
+    recovery_events=5_000,
+    recovery_timeout=30,
+    notifier_window=3,
+    kombu_messages=1_000,
+    aio_pika_messages=5_000,
+    faststream_messages=3_000,
+    http_users=200,
+    http_notices=1_000,
+    http_audience=10,
+    http_seconds=2,
+    http_concurrency=16,
+)
+
+
+class Phases:
+    """One progress bar over the whole run, advanced phase by phase."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self._progress = progress
+        self._task = progress.add_task("starting", total=total)
+
+    def start(self, description: str) -> None:
+        self._progress.update(self._task, description=description)
+        self._progress.console.log(description)
+
+    def done(self) -> None:
+        self._progress.advance(self._task)
+
+
+def conditions(stack: Stack, profile: Profile) -> dict[str, Any]:
+    with psycopg.connect(stack.api_database_url) as db:
+        (postgres,) = db.execute("SHOW server_version").fetchone() or ("?",)
+    rabbitmq = subprocess.run(
+        ["rabbitmqctl", "-q", "version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    packages = ("django", "djangorestframework", "kombu", "faststream", "aio-pika", "gunicorn")
+    return {
+        "profile": profile.name,
+        "cpus": os.cpu_count(),
+        "load average at start (1 min)": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        **{name: metadata.version(name) for name in packages},
+        "PostgreSQL": postgres,
+        "RabbitMQ": rabbitmq or "?",
+        "notifier queue": "quorum",
+        "API server": "gunicorn, 2 workers x 4 threads, production settings",
+        "writer processes": WRITERS,
+    }
+
+
+def prepare_delivery(stack: Stack, pool: Any, recipients: int) -> list[str]:
+    """Recipients (one in ten keeps email) and a webhook endpoint for notice.published."""
+    recipient_ids: list[str] = pool.apply(writers.recipients, kwds={"count": recipients})
+    with psycopg.connect(stack.notifier_database_url, autocommit=True) as notifier:
+        known = wait_until(
+            lambda: (
+                (notifier.execute("SELECT count(*) FROM recipients").fetchone() or (0,))[0]
+                >= recipients
+            ),
+            timeout=60,
+        )
+    if not known:
+        raise RuntimeError("the notifier did not learn the benchmark's recipients")
+    with stack.notifier_client() as notifier_api, stack.receiver_client() as receiver:
+        for user_id in recipient_ids[1:]:
+            opt_out = {"opt_outs": {"email": [CATEGORY]}, "quiet_hours": None}
+            notifier_api.put(f"/v1/recipients/{user_id}/preferences", json=opt_out)
+        endpoint = notifier_api.post(
+            "/v1/webhook-endpoints",
+            json={"url": f"{stack.receiver_url}/hooks/bench", "event_types": [PUBLISHED_TYPE]},
+        ).raise_for_status()
+        receiver.post("/_secrets", json={"secret": endpoint.json()["secret"]}).raise_for_status()
+    return recipient_ids
+
+
+def baseline_figures(stack: Stack, profile: Profile, window: int) -> dict[str, Any]:
+    connection = amqp_connection(stack.amqp_url)
+    channel = connection.channel()
+    channel.exchange_declare(BASELINE_EXCHANGE, "topic", durable=True, auto_delete=False)
+    channel.queue_declare(
+        BASELINE_QUEUE, durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"}
+    )
+    channel.queue_bind(BASELINE_QUEUE, BASELINE_EXCHANGE, "#")
+    messages = []
+    for _ in range(max(profile.kombu_messages, profile.aio_pika_messages)):
+        notice_id = uuid.uuid4()
+        data = NoticeReadV1(notice_id=notice_id, user_id=uuid.uuid4(), read_at=datetime.now(UTC))
+        event = build_event(
+            event_id=uuid.uuid4(), subject=str(notice_id), time=datetime.now(UTC), data=data
+        )
+        messages.append((event.to_json_bytes(), amqp_properties(event)))
+    kombu = messages[: profile.kombu_messages]
+    kombu_seconds = baselines.kombu_one_confirm_per_message(
+        stack.amqp_url, BASELINE_EXCHANGE, kombu
+    )
+    channel.queue_purge(BASELINE_QUEUE)
+    windowed = messages[: profile.aio_pika_messages]
+    aio_seconds = asyncio.run(
+        baselines.aio_pika_windowed(stack.amqp_url, BASELINE_EXCHANGE, windowed, window)
+    )
+    channel.queue_purge(BASELINE_QUEUE)
+    connection.collect()
+    faststream = asyncio.run(
+        baselines.faststream_consume_and_ack(
+            stack.amqp_url,
+            queue_name="bench.faststream",
+            count=profile.faststream_messages,
+            prefetch=32,
+        )
+    )
+    return {
+        "kombu_one_confirm_per_second": round(len(kombu) / kombu_seconds, 1),
+        "aio_pika_windowed_per_second": round(len(windowed) / aio_seconds, 1),
+        "aio_pika_window": window,
+        "faststream_consume_ack_per_second": round(faststream, 1),
+        "messages": {
+            "kombu": len(kombu),
+            "aio_pika": len(windowed),
+            "faststream": profile.faststream_messages,
+        },
+    }
+
+
+@contextmanager
+def on_commit_server(stack: Stack, *, confirms: bool) -> Iterator[str]:
+    """notices-api as the stack serves it, with on_commit publishing instead of the outbox."""
+    api = stack.processes["api"]
+    port = free_port()
+    command = [
+        part.replace("config.wsgi:application", "bench.system.on_commit_wsgi:application")
+        for part in api.command
+    ]
+    command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
+    server = ManagedProcess(
+        f"api-on-commit-{'confirms' if confirms else 'no-confirms'}",
+        command,
+        cwd=API_DIR,
+        env={
+            **api.env,
+            "PYTHONPATH": str(ROOT),
+            "BENCH_ON_COMMIT_CONFIRMS": "true" if confirms else "false",
+        },
+        log_path=stack.log_dir / f"api-on-commit-{confirms}.log",
+        ready=lambda: _http_ready(f"http://127.0.0.1:{port}/readyz"),
+    )
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _http_ready(url: str) -> bool:
+    import httpx
+
+    return httpx.get(url, timeout=2).status_code == 200
+
+
+def http_figures(
+    stack: Stack, pool: Any, load: Any, profile: Profile, phases: Phases
+) -> dict[str, Any]:
+    world = pool.apply(
+        writers.seed_http_world,
+        kwds={
+            "users": profile.http_users,
+            "notices": profile.http_notices,
+            "audience": profile.http_audience,
+            "read_share": 0.2,
+            "sample": min(200, profile.http_users),
+            "seed": 7,
+        },
+    )
+    phases.done()
+
+    def scenario(base_url: str, name: str) -> dict[str, Any]:
+        figures: dict[str, Any] = load.apply(
+            http_load.run_scenario,
+            kwds={
+                "base_url": base_url,
+                "scenario": name,
+                "world": world,
+                "seconds": profile.http_seconds,
+                "concurrency": profile.http_concurrency,
+            },
+        )
+        return figures
+
+    results: dict[str, Any] = {
+        "world": (
+            f"{profile.http_notices:,} notices, {profile.http_users:,} users,"
+            f" {profile.http_audience} recipients a notice, {world['receipts']:,} read receipts"
+        )
+    }
+    phases.start("HTTP: outbox (the API as it is)")
+    results["outbox"] = {name: scenario(stack.api_url, name) for name in http_load.SCENARIOS}
+    phases.done()
+    for confirms in (False, True):
+        variant = "on_commit with confirms" if confirms else "on_commit, no confirms"
+        phases.start(f"HTTP: {variant}")
+        with on_commit_server(stack, confirms=confirms) as base_url:
+            results[variant] = {"create_publish": scenario(base_url, "create_publish")}
+        phases.done()
+    return results
+
+
+def ratios(results: dict[str, Any]) -> dict[str, Any]:
+    baseline, recovered = results["baselines"], results["recovery"]
+    best_delivery = max(step["delivered_per_second"] for step in results["pipeline"])
+    ours = results["http"]["outbox"]["create_publish"]["operations_per_second"]
+    variants = [name for name in results["http"] if name.startswith("on_commit")]
+    return {
+        "relay_vs_kombu_one_confirm": round(
+            recovered["relay_events_per_second"] / baseline["kombu_one_confirm_per_second"], 2
+        ),
+        "relay_vs_aio_pika_windowed": round(
+            recovered["relay_events_per_second"] / baseline["aio_pika_windowed_per_second"], 2
+        ),
+        "notifier_deliveries_per_second": best_delivery,
+        "notifier_vs_faststream": round(
+            best_delivery / baseline["faststream_consume_ack_per_second"], 2
+        ),
+        "notifier_handling_vs_faststream": round(
+            recovered["notifier_events_per_second"] / baseline["faststream_consume_ack_per_second"],
+            2,
+        ),
+        "create_publish_vs_on_commit": {
+            name: round(ours / results["http"][name]["create_publish"]["operations_per_second"], 2)
+            for name in variants
+        },
+    }
+
+
+def publish_docs(report: Path) -> Path:
+    """docs/performance.md: how to read it, then the report; plots beside it in docs/."""
+    docs = ROOT / "docs"
+    images = docs / "performance"
+    images.mkdir(exist_ok=True)
+    for plot in ("latency.png", "backlog.png"):
+        shutil.copy(report.parent / plot, images / plot)
+    body = report.read_text().replace("](latency.png)", "](performance/latency.png)")
+    body = body.replace("](backlog.png)", "](performance/backlog.png)")
+    guide = (ROOT / "bench" / "system" / "READING.md").read_text()
+    target = docs / "performance.md"
+    target.write_text(guide + "\n" + body.replace("# Benchmark report", "## Latest report", 1))
+    return target
+
+
+def run(profile: Profile, command: str) -> dict[str, Any]:
+    started = time.time()
+    spawn = multiprocessing.get_context("spawn")
+    console = Console(stderr=True)
+    phase_count = len(profile.steps) + 8
+    with (
+        tempfile.TemporaryDirectory(prefix="notices-bench-") as work,
+        Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} phases"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress,
+    ):
+        phases = Phases(progress, phase_count)
+        phases.start("starting the stack (API, relay, notifier, SMTP sink, webhook receiver)")
+        quiet = {"LOG_LEVEL": "WARNING"}
+        unthrottled = {"THROTTLE_RATE_USER": "100000000/minute", **quiet}
+        with (
+            running_stack(
+                Path(work), api_env=unthrottled, notifier_env=quiet, relay_env=quiet
+            ) as stack,
+            spawn.Pool(
+                WRITERS, initializer=writers.set_up, initargs=(stack.api_database_url,)
+            ) as pool,
+            spawn.Pool(1) as load,
+            Tap(stack.amqp_url, EXCHANGE_NAME) as tap,
+            Sampler(stack, tap) as sampler,
+        ):
+            results: dict[str, Any] = {
+                "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
+                "command": command,
+                "profile": profile.name,
+                "settings": asdict(profile),
+                "conditions": conditions(stack, profile),
+            }
+            pool.starmap(writers.ready, [()] * WRITERS * 4)
+            recipient_ids = prepare_delivery(stack, pool, recipients=10)
+            phases.done()
+
+            results["pipeline"] = []
+            for rate, seconds in profile.steps:
+                phases.start(f"pipeline at {f'{rate:g} events/s' if rate else 'full speed'}")
+                step = pipeline_step(
+                    stack=stack,
+                    pool=pool,
+                    shares=WRITERS,
+                    tap=tap,
+                    sampler=sampler,
+                    rate=rate,
+                    seconds=seconds,
+                    recipient_ids=recipient_ids,
+                    category=CATEGORY,
+                    drain_timeout=profile.drain_timeout,
+                )
+                results["pipeline"].append(step)
+                progress.console.log(
+                    f"  {step['committed']} events, {step['delivered_per_second']:.0f}/s"
+                    f" delivered, commit-to-delivered p99 {step['commit_to_delivered_ms']['p99']}"
+                    " ms"
+                )
+                phases.done()
+
+            phases.start("baselines: kombu, aio-pika, FastStream")
+            window = pool.apply(writers.relay_confirm_window)
+            results["baselines"] = baseline_figures(stack, profile, window)
+            phases.done()
+
+            phases.start(f"recovery: {profile.recovery_events:,} events while the relay is down")
+            results["recovery"] = recovery(
+                stack=stack,
+                pool=pool,
+                shares=WRITERS,
+                tap=tap,
+                sampler=sampler,
+                events=profile.recovery_events,
+                timeout=profile.recovery_timeout,
+                notifier_window=profile.notifier_window,
+            )
+            phases.done()
+
+            phases.start("HTTP: seeding notices and users")
+            results["http"] = http_figures(stack, pool, load, profile, phases)
+            results["backlog"] = list(sampler.samples)
+            results["broker_counts"] = {
+                "notice.published": tap.counts[PUBLISHED_TYPE],
+                "notice.read": tap.counts[READ_TYPE],
+            }
+        results["ratios"] = ratios(results)
+        results["duration_seconds"] = round(time.time() - started, 1)
+        phases.done()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the short profile (make bench-quick)")
+    parser.add_argument("--publish", action="store_true", help="also refresh docs/performance.md")
+    args = parser.parse_args()
+    profile = QUICK if args.quick else FULL
+    command = "make bench-quick" if args.quick else "make bench"
+    results = run(profile, command)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    report = write_report(results, RESULTS_DIR / stamp)
+    print(report.read_text())
+    print(f"results: {report.parent}")
+    if args.publish:
+        print(f"published: {publish_docs(report)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

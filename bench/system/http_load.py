@@ -1,0 +1,114 @@
+"""The HTTP API under load, from a load generator in a process of its own.
+
+The API is served as production serves it (gunicorn, production settings, the
+stack's workers and threads) over a PostgreSQL database seeded with users and
+published notices. Each scenario keeps ``concurrency`` requests in flight for
+``seconds`` and records every request's latency and status.
+
+Create + publish is also run against the on_commit variant
+(``bench.system.on_commit_wsgi``): the same API, its events published by kombu in
+``transaction.on_commit`` instead of written to the outbox.
+"""
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from bench.system.pipeline import percentiles
+
+SCENARIOS = ("list", "detail", "unread_count", "mark_read", "create_publish")
+
+
+def run_scenario(
+    *, base_url: str, scenario: str, world: dict[str, Any], seconds: float, concurrency: int
+) -> dict[str, Any]:
+    """In the load generator's process: one scenario, its operations/s and latencies."""
+    return asyncio.run(_run(base_url, scenario, world, seconds, concurrency))
+
+
+async def _run(
+    base_url: str, scenario: str, world: dict[str, Any], seconds: float, concurrency: int
+) -> dict[str, Any]:
+    rng = random.Random(scenario)
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(
+        base_url=f"{base_url}/api/v1", limits=limits, timeout=30
+    ) as client:
+        operation = _operation(scenario, client, world, rng, statuses)
+        deadline = time.perf_counter() + seconds
+
+        async def worker() -> None:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                await operation()
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return {
+        "scenario": scenario,
+        "operations": len(latencies),
+        "operations_per_second": round(len(latencies) / elapsed, 1),
+        "latency_ms": percentiles(latencies),
+        "statuses": {str(code): n for code, n in sorted(statuses.items())},
+        "concurrency": concurrency,
+        "seconds": seconds,
+    }
+
+
+def _operation(
+    scenario: str,
+    client: httpx.AsyncClient,
+    world: dict[str, Any],
+    rng: random.Random,
+    statuses: Counter[int],
+) -> Callable[[], Awaitable[None]]:
+    recipients = world["recipients"]
+    publisher = {"Authorization": f"Token {world['publisher_token']}"}
+
+    def reader() -> tuple[dict[str, str], str]:
+        chosen = rng.choice(recipients)
+        notice_id = rng.choice(chosen["notice_ids"]) if chosen["notice_ids"] else ""
+        return {"Authorization": f"Token {chosen['token']}"}, notice_id
+
+    async def call(method: str, path: str, headers: dict[str, str], **kwargs: Any) -> Any:
+        response = await client.request(method, path, headers=headers, **kwargs)
+        statuses[response.status_code] += 1
+        return response
+
+    async def list_notices() -> None:
+        await call("GET", "/notices/", reader()[0])
+
+    async def detail() -> None:
+        headers, notice_id = reader()
+        await call("GET", f"/notices/{notice_id}/", headers)
+
+    async def unread_count() -> None:
+        await call("GET", "/notices/unread-count/", reader()[0])
+
+    async def mark_read() -> None:
+        headers, notice_id = reader()
+        await call("POST", f"/notices/{notice_id}/read/", headers)
+
+    async def create_publish() -> None:
+        draft = {"title": "Load test notice", "recipient_user_ids": world["audience_ids"]}
+        created = await call("POST", "/notices/", publisher, json=draft)
+        if created.status_code == 201:
+            await call("POST", f"/notices/{created.json()['id']}/publish/", publisher)
+
+    operations = {
+        "list": list_notices,
+        "detail": detail,
+        "unread_count": unread_count,
+        "mark_read": mark_read,
+        "create_publish": create_publish,
+    }
+    return operations[scenario]

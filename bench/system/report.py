@@ -1,0 +1,254 @@
+"""results.json -> report.md and the two plots, in the run's results folder."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt
+
+
+def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each goal of the benchmark with the measured figure and whether it was met."""
+    steps = {step["offered_per_second"]: step for step in results["pipeline"]}
+    ratios = results["ratios"]
+    recovery = results["recovery"]
+    rows = []
+
+    def goal(name: str, measured: str, met: bool | None) -> None:
+        rows.append({"goal": name, "measured": measured, "met": met})
+
+    if (sustained := steps.get(1000)) is not None:
+        p99 = sustained["commit_to_delivered_ms"]["p99"]
+        goal(
+            "1,000 events/s sustained, commit-to-delivered p99 < 250 ms",
+            f"{sustained['delivered_per_second']:.0f}/s delivered, p99 {p99} ms",
+            sustained["drained"]
+            and sustained["delivered_per_second"] >= 950
+            and p99 is not None
+            and p99 < 250,
+        )
+    if (steady := steps.get(500)) is not None:
+        p99 = steady["commit_to_broker_ms"]["p99"]
+        goal(
+            "commit-to-broker p99 < 50 ms at 500 events/s",
+            f"p99 {p99} ms",
+            p99 is not None and p99 < 50,
+        )
+    goal(
+        "relay >= 2.5x kombu one-confirm-per-message",
+        f"{ratios['relay_vs_kombu_one_confirm']:.2f}x",
+        ratios["relay_vs_kombu_one_confirm"] >= 2.5,
+    )
+    goal(
+        "notifier >= 0.5x raw FastStream consume-and-ack",
+        f"{ratios['notifier_vs_faststream']:.2f}x",
+        ratios["notifier_vs_faststream"] >= 0.5,
+    )
+    for variant, ratio in ratios["create_publish_vs_on_commit"].items():
+        goal(
+            f"create + publish >= 0.8x the on_commit variant ({variant})",
+            f"{ratio:.2f}x",
+            ratio >= 0.8,
+        )
+    goal(
+        f"{recovery['events']:,}-event backlog drained in < 60 s",
+        f"{recovery['relay_drain_seconds']} s",
+        recovery["relay_drained"] and recovery["relay_drain_seconds"] < 60,
+    )
+    return rows
+
+
+def _ms(figures: dict[str, float | None]) -> str:
+    return " / ".join("-" if figures[key] is None else f"{figures[key]:g}" for key in figures)
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    conditions = results["conditions"]
+    lines = [
+        f"# Benchmark report {results['started_at']}",
+        "",
+        f"`{results['command']}` ({results['profile']} profile,"
+        f" {results['duration_seconds']:.0f} s)."
+        " One run, one machine, one broker and database; compare the ratios, not the"
+        " absolute figures.",
+        "",
+        "| condition | value |",
+        "|---|---|",
+        *(f"| {name} | {value} |" for name, value in conditions.items()),
+        "",
+        "## Goals",
+        "",
+        "| goal | measured | met |",
+        "|---|---|---|",
+        *(
+            f"| {row['goal']} | {row['measured']} | {'yes' if row['met'] else 'no'} |"
+            for row in results["goals"]
+        ),
+        "",
+        "## Pipeline: commit -> broker -> webhook delivered",
+        "",
+        "Latencies in ms as p50 / p95 / p99 / max. Every event is a `notice.published`"
+        " with one webhook delivery (and an email for one recipient in ten).",
+        "",
+        "| offered | committed/s | delivered/s | events | not delivered at the end"
+        " | commit-to-broker | commit-to-delivered |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for step in results["pipeline"]:
+        lost = step["committed"] - step["delivered"]
+        if step["purged_after_timeout"]:
+            lost = f"{lost} (drain timed out)"
+        lines.append(
+            f"| {step['step']} | {step['committed_per_second']:.0f} |"
+            f" {step['delivered_per_second']:.0f} | {step['committed']} | {lost} |"
+            f" {_ms(step['commit_to_broker_ms'])} | {_ms(step['commit_to_delivered_ms'])} |"
+        )
+    baselines, ratios, recovery = results["baselines"], results["ratios"], results["recovery"]
+    lines += [
+        "",
+        "![latency against offered load](latency.png)",
+        "",
+        "## Beside the baselines (same run, same broker)",
+        "",
+        "| ours | figure | baseline | figure | ratio |",
+        "|---|---|---|---|---|",
+        f"| relay draining the backlog | {recovery['relay_events_per_second']:.0f} ev/s"
+        f" | kombu, one confirm per message | {baselines['kombu_one_confirm_per_second']:.0f}"
+        f" msg/s | {ratios['relay_vs_kombu_one_confirm']:.2f}x |",
+        f"| relay draining the backlog | {recovery['relay_events_per_second']:.0f} ev/s"
+        f" | aio-pika, window of {baselines['aio_pika_window']} confirms"
+        f" | {baselines['aio_pika_windowed_per_second']:.0f} msg/s"
+        f" | {ratios['relay_vs_aio_pika_windowed']:.2f}x |",
+        f"| notifier, best pipeline step | {ratios['notifier_deliveries_per_second']:.0f}"
+        f" deliveries/s | raw FastStream consume + ack"
+        f" | {baselines['faststream_consume_ack_per_second']:.0f} msg/s"
+        f" | {ratios['notifier_vs_faststream']:.2f}x |",
+        f"| notifier handling `notice.read` alone | {recovery['notifier_events_per_second']:.0f}"
+        f" events/s | raw FastStream consume + ack"
+        f" | {baselines['faststream_consume_ack_per_second']:.0f} msg/s"
+        f" | {ratios['notifier_handling_vs_faststream']:.2f}x |",
+    ]
+    for variant, ratio in ratios["create_publish_vs_on_commit"].items():
+        ours = results["http"]["outbox"]["create_publish"]["operations_per_second"]
+        theirs = results["http"][variant]["create_publish"]["operations_per_second"]
+        lines.append(
+            f"| HTTP create + publish, outbox | {ours:.0f} op/s | same, {variant}"
+            f" | {theirs:.0f} op/s | {ratio:.2f}x |"
+        )
+    lines += [
+        "",
+        "## Recovery",
+        "",
+        f"{recovery['events']:,} `notice.read` events committed while the relay was stopped"
+        f" ({recovery['backlog_written_per_second']:.0f} events/s written). From the relay's"
+        f" start (its boot included) to the last event at the broker:"
+        f" {recovery['relay_drain_seconds']} s ({recovery['relay_events_per_second']:.0f}"
+        f" events/s), with the notifier stopped. The notifier, started then, handled"
+        f" {recovery['notifier_events_per_second']:.0f} events/s of it with nothing else"
+        " running"
+        + (
+            f"; the {recovery['notifier_left_when_purged']:,} it had not reached when the run"
+            " moved on were purged."
+            if recovery["notifier_left_when_purged"]
+            else "."
+        ),
+        "",
+        "![backlog over time](backlog.png)",
+        "",
+        f"## HTTP API ({results['http']['world']})",
+        "",
+        "Operations per second and latency in ms (p50 / p95 / p99 / max); create + publish"
+        " is two requests per operation.",
+        "",
+        "| server | scenario | op/s | latency | statuses |",
+        "|---|---|---|---|---|",
+    ]
+    for server, scenarios in results["http"].items():
+        if server == "world":
+            continue
+        for name, figures in scenarios.items():
+            statuses = ", ".join(f"{code}: {n}" for code, n in figures["statuses"].items())
+            lines.append(
+                f"| {server} | {name} | {figures['operations_per_second']:.0f} |"
+                f" {_ms(figures['latency_ms'])} | {statuses} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def plot_latency(results: dict[str, Any], path: Path) -> None:
+    steps = results["pipeline"]
+    labels = [step["step"] for step in steps]
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    series = [
+        ("commit_to_delivered_ms", "p50", "delivered p50", "-"),
+        ("commit_to_delivered_ms", "p95", "delivered p95", "-"),
+        ("commit_to_delivered_ms", "p99", "delivered p99", "-"),
+        ("commit_to_broker_ms", "p50", "broker p50", "--"),
+        ("commit_to_broker_ms", "p99", "broker p99", "--"),
+    ]
+    for key, quantile, label, style in series:
+        values = [step[key][quantile] for step in steps]
+        axes.plot(labels, values, style, marker="o", label=label)
+    axes.set_yscale("log")
+    axes.set_xlabel("offered load (events/s)")
+    axes.set_ylabel("latency from commit (ms, log)")
+    axes.set_title("Latency percentiles against offered load")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_backlog(results: dict[str, Any], path: Path) -> None:
+    samples = results["backlog"]
+    figure, panels = plt.subplots(2, 1, figsize=(9, 6.5))
+    windows = {
+        "pipeline steps": (
+            results["pipeline"][0]["window"][0],
+            results["pipeline"][-1]["window"][1],
+        ),
+        "recovery": tuple(results["recovery"]["window"]),
+    }
+    for axes, (title, (start, end)) in zip(panels, windows.items(), strict=True):
+        shown = [s for s in samples if start - 1 <= s["t"] <= end + 1]
+        if not shown:
+            continue
+        t = [s["t"] - start for s in shown]
+        axes.plot(t, [s["outbox_pending"] for s in shown], label="outbox rows pending")
+        axes.plot(t, [s["ledger_pending"] for s in shown], label="ledger rows pending")
+        first = shown[0]
+        axes.plot(
+            t,
+            [
+                (s["at_broker"] - first["at_broker"])
+                - (s["events_handled"] - first["events_handled"])
+                for s in shown
+            ],
+            label="at the broker, not yet handled by the notifier",
+        )
+        if title != "recovery":
+            for step in results["pipeline"]:
+                axes.axvline(step["window"][0] - start, color="grey", alpha=0.3)
+                axes.text(step["window"][0] - start, 0, step["step"], fontsize=7, rotation=90)
+        axes.set_title(f"Backlog over time: {title}")
+        axes.set_xlabel("seconds")
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_report(results: dict[str, Any], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    results["goals"] = goals(results)
+    (folder / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    plot_latency(results, folder / "latency.png")
+    plot_backlog(results, folder / "backlog.png")
+    report = folder / "report.md"
+    report.write_text(render_markdown(results))
+    return report

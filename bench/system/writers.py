@@ -1,0 +1,215 @@
+"""The notices-api side of the benchmark, in writer processes of their own (spawn pool).
+
+Events go in through ``outbox_event_record``, the one function every service of
+notices-api writes events with, so they are the rows a real publish leaves. What
+is due at each tick is committed in one transaction ("bulk"): one event per
+transaction at low rates, batches when the offered rate is higher than one
+transaction at a time can follow. What the domain writes around it cost is
+measured by the HTTP part, through the real API.
+"""
+
+import os
+import random
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+API_DIR = Path(__file__).resolve().parents[2] / "services" / "notices-api"
+TICK_SECONDS = 0.01
+MAX_BATCH = 200
+BACKLOG_BATCH = 1000
+
+
+def set_up(database_url: str) -> None:
+    """Pool initializer: Django against the run's notices-api database."""
+    sys.path.insert(0, str(API_DIR))
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        DATABASE_URL=database_url,
+        LOG_LEVEL="WARNING",
+    )
+    import django
+
+    django.setup()
+
+
+def ready() -> bool:
+    return True
+
+
+def relay_confirm_window() -> int:
+    """The relay's window of outstanding confirms, given to the aio-pika baseline too."""
+    from django.conf import settings
+
+    return int(settings.OUTBOX_RELAY.confirm_window)
+
+
+def recipients(*, count: int) -> list[str]:
+    """Users made by the service (each emits ``recipient.updated``); their ids."""
+    from notices_api.accounts.services import user_create
+
+    tag = uuid.uuid4().hex[:6]
+    return [
+        str(user_create(username=f"bench-{tag}-{n}", email=f"bench-{tag}-{n}@example.org").id)
+        for n in range(count)
+    ]
+
+
+def published_on_schedule(
+    *,
+    share: int,
+    shares: int,
+    rate: float | None,
+    start_at: float,
+    seconds: float,
+    recipient_ids: list[str],
+    category: str,
+) -> dict[str, float]:
+    """This writer's share of ``notice.published`` events; event id -> time of its commit.
+
+    Event n (counted over all writers) is due at ``start_at + n / rate``; with no
+    rate, batches of MAX_BATCH follow each other as fast as they commit.
+    """
+    committed: dict[str, float] = {}
+    n = share
+    end_at = start_at + seconds
+    time.sleep(max(0.0, start_at - time.time()))
+    while (now := time.time()) < end_at:
+        due = int((now - start_at) * rate) if rate else n + shares * MAX_BATCH
+        batch = []
+        while n < due and len(batch) < MAX_BATCH:
+            batch.append(recipient_ids[n % len(recipient_ids)])
+            n += shares
+        if not batch:
+            assert rate is not None
+            time.sleep(max(0.0, min(start_at + n / rate, end_at) - time.time(), TICK_SECONDS / 10))
+            continue
+        event_ids = _commit_published(batch, category=category)
+        done_at = time.time()
+        committed.update(dict.fromkeys(event_ids, done_at))
+    return committed
+
+
+def _commit_published(recipient_ids: list[str], *, category: str) -> list[str]:
+    from django.db import transaction
+
+    from notices_api.outbox.services import outbox_event_record
+    from notices_contracts import NoticePublishedV1
+
+    author_id = uuid.UUID(int=1)
+    with transaction.atomic():
+        event_ids = []
+        for recipient_id in recipient_ids:
+            notice_id = uuid.uuid4()
+            now = datetime.now(UTC)
+            data = NoticePublishedV1(
+                notice_id=notice_id,
+                version=1,
+                title="Benchmark notice",
+                summary="Pipeline step",
+                category=category,
+                urgent=False,
+                published_at=now,
+                visible_from=now,
+                visible_until=None,
+                author_id=author_id,
+                recipient_ids=[uuid.UUID(recipient_id)],
+                group_ids=[],
+                remind_after_seconds=None,
+                url=f"https://notices.example/{notice_id}",
+            )
+            event = outbox_event_record(data=data, aggregate_id=notice_id, occurred_at=now)
+            event_ids.append(str(event.id))
+    return event_ids
+
+
+def read_backlog(*, share: int, shares: int, events: int, notices: int) -> int:
+    """This writer's share of ``notice.read`` events, BACKLOG_BATCH per transaction."""
+    from django.db import transaction
+
+    from notices_api.outbox.services import outbox_event_record
+    from notices_contracts import NoticeReadV1
+
+    notice_ids = [uuid.uuid4() for _ in range(notices)]
+    mine = range(share, events, shares)
+    for start in range(0, len(mine), BACKLOG_BATCH):
+        with transaction.atomic():
+            for n in mine[start : start + BACKLOG_BATCH]:
+                notice_id = notice_ids[n % notices]
+                outbox_event_record(
+                    data=NoticeReadV1(
+                        notice_id=notice_id, user_id=uuid.uuid4(), read_at=datetime.now(UTC)
+                    ),
+                    aggregate_id=notice_id,
+                )
+    return len(mine)
+
+
+def seed_http_world(
+    *, users: int, notices: int, audience: int, read_share: float, sample: int, seed: int
+) -> dict[str, Any]:
+    """Users with tokens and published notices, written in bulk (seed data, not events).
+
+    Returns what the load generator needs: tokens of ``sample`` recipients with the
+    notices each can see, a publisher token and user ids to address new notices to.
+    """
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+
+    from notices_api.accounts.models import PUBLISH_PERMISSION_CODENAME, User
+    from notices_api.notices.models import Notice, NoticeRecipient, ReadReceipt
+
+    rng = random.Random(seed)
+    password = make_password(None)
+    tag = uuid.uuid4().hex[:6]
+    publisher = User.objects.create(username=f"bench-publisher-{tag}", password=password)
+    publisher.user_permissions.add(Permission.objects.get(codename=PUBLISH_PERMISSION_CODENAME))
+    people = User.objects.bulk_create(
+        User(username=f"bench-{tag}-{n}", email=f"bench{n}@example.org", password=password)
+        for n in range(users)
+    )
+    tokens = Token.objects.bulk_create(
+        Token(key=Token.generate_key(), user=user) for user in [publisher, *people]
+    )
+    now = datetime.now(UTC)
+    published = Notice.objects.bulk_create(
+        (
+            Notice(
+                title=f"Seeded notice {n}",
+                body="Seeded for the HTTP benchmark.",
+                category=rng.choice(["general", "safety", "food", "it"]),
+                status=Notice.Status.PUBLISHED,
+                visible_from=now - timedelta(days=1),
+                author=publisher,
+                published_at=now - timedelta(days=1, seconds=-n),
+            )
+            for n in range(notices)
+        ),
+        batch_size=2000,
+    )
+    visible: dict[uuid.UUID, list[uuid.UUID]] = {user.id: [] for user in people}
+    recipients, receipts = [], []
+    for notice in published:
+        for user in rng.sample(people, audience):
+            recipients.append(NoticeRecipient(notice=notice, user=user))
+            visible[user.id].append(notice.id)
+            if rng.random() < read_share:
+                receipts.append(ReadReceipt(notice=notice, user=user, read_at=now))
+    NoticeRecipient.objects.bulk_create(recipients, batch_size=5000)
+    ReadReceipt.objects.bulk_create(receipts, batch_size=5000)
+    token_of = {token.user_id: token.key for token in tokens}
+    sampled = rng.sample(people, sample)
+    return {
+        "publisher_token": token_of[publisher.id],
+        "recipients": [
+            {"token": token_of[user.id], "notice_ids": [str(i) for i in visible[user.id][:50]]}
+            for user in sampled
+        ],
+        "audience_ids": [str(user.id) for user in people[:5]],
+        "receipts": len(receipts),
+        "notice_recipients": len(recipients),
+    }

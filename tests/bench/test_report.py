@@ -1,0 +1,117 @@
+"""The benchmark's report: goals judged from the figures, and every file written.
+
+No speed is asserted here: the figures are made up, only their reading is tested.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.system.report import goals, write_report
+
+
+def _percentiles(p99: float) -> dict[str, float]:
+    return {"p50": p99 / 4, "p95": p99 / 2, "p99": p99, "max": p99 * 2}
+
+
+def _step(rate: float | None, *, delivered_per_second: float, p99: float, start: float) -> dict:
+    return {
+        "step": f"{rate:g}/s" if rate else "unthrottled",
+        "offered_per_second": rate,
+        "seconds": 5,
+        "committed": 100,
+        "committed_per_second": rate or 2000,
+        "at_broker": 100,
+        "delivered": 100,
+        "delivered_per_second": delivered_per_second,
+        "drained": True,
+        "purged_after_timeout": 0,
+        "commit_to_broker_ms": _percentiles(p99 / 10),
+        "commit_to_delivered_ms": _percentiles(p99),
+        "window": [start, start + 5],
+    }
+
+
+def _results() -> dict[str, Any]:
+    scenario = {
+        "operations_per_second": 100.0,
+        "latency_ms": _percentiles(40),
+        "statuses": {"200": 10},
+    }
+    return {
+        "started_at": "2026-12-01T00:00:00+00:00",
+        "command": "make bench",
+        "profile": "full",
+        "duration_seconds": 500,
+        "conditions": {"cpus": 2},
+        "pipeline": [
+            _step(500, delivered_per_second=500, p99=200, start=0),
+            _step(1000, delivered_per_second=990, p99=300, start=10),
+            _step(None, delivered_per_second=1200, p99=900, start=20),
+        ],
+        "baselines": {
+            "kombu_one_confirm_per_second": 1000.0,
+            "aio_pika_windowed_per_second": 4000.0,
+            "aio_pika_window": 500,
+            "faststream_consume_ack_per_second": 2000.0,
+        },
+        "recovery": {
+            "events": 100_000,
+            "backlog_written_per_second": 3000.0,
+            "relay_drained": True,
+            "relay_drain_seconds": 40.0,
+            "relay_events_per_second": 3000.0,
+            "notifier_caught_up": False,
+            "notifier_events_per_second": 300.0,
+            "notifier_left_when_purged": 90_000,
+            "window": [40, 80],
+        },
+        "http": {
+            "world": "10,000 notices",
+            "outbox": {"create_publish": scenario, "list": scenario},
+            "on_commit, no confirms": {
+                "create_publish": {**scenario, "operations_per_second": 110}
+            },
+        },
+        "ratios": {
+            "relay_vs_kombu_one_confirm": 3.0,
+            "relay_vs_aio_pika_windowed": 0.75,
+            "notifier_deliveries_per_second": 1200,
+            "notifier_vs_faststream": 0.6,
+            "notifier_handling_vs_faststream": 0.15,
+            "create_publish_vs_on_commit": {"on_commit, no confirms": 0.91},
+        },
+        "backlog": [
+            {
+                "t": t / 2,
+                "outbox_pending": 0,
+                "at_broker": t,
+                "ledger_pending": 1,
+                "webhooks_delivered": t,
+                "events_handled": t,
+            }
+            for t in range(160)
+        ],
+    }
+
+
+def test_goals_are_judged_from_the_figures() -> None:
+    verdicts = {row["goal"]: row["met"] for row in goals(_results())}
+    assert verdicts == {
+        "1,000 events/s sustained, commit-to-delivered p99 < 250 ms": False,  # p99 300 ms
+        "commit-to-broker p99 < 50 ms at 500 events/s": True,
+        "relay >= 2.5x kombu one-confirm-per-message": True,
+        "notifier >= 0.5x raw FastStream consume-and-ack": True,
+        "create + publish >= 0.8x the on_commit variant (on_commit, no confirms)": True,
+        "100,000-event backlog drained in < 60 s": True,
+    }
+
+
+def test_the_report_writes_json_markdown_and_both_plots(tmp_path: Path) -> None:
+    report = write_report(_results(), tmp_path)
+    assert json.loads((tmp_path / "results.json").read_text())["goals"]
+    for plot in ("latency.png", "backlog.png"):
+        assert (tmp_path / plot).read_bytes().startswith(b"\x89PNG")
+    text = report.read_text()
+    assert "| 1000/s | 1000 | 990 |" in text
+    assert "the 90,000 it had not reached when the run moved on were purged" in text
