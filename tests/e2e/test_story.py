@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 from support.stack import Stack, wait_for
@@ -217,6 +218,13 @@ def test_publish_emails_every_recipient_once(
         assert "From 9 to 11 in building B." in text.get_content()
         # A long header is folded on the wire; unfolded it keeps the fold's leading space.
         assert message["List-Unsubscribe"].strip().startswith(f"<{stack.notifier_url}/")
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # The link is signed for its recipient: it opens, without the operator's token.
+    # (Following it with a POST would opt the recipient out; the notifier tests do that.)
+    link = mails[0]["List-Unsubscribe"].strip().strip("<>")
+    page = httpx.get(link, timeout=10)
+    assert page.status_code == 200
+    assert "Unsubscribe" in page.text
 
 
 def test_publish_calls_the_webhook_with_a_valid_signature(

@@ -14,6 +14,7 @@ from notifier.handlers.notices import handle_notice_published, handle_notice_rea
 from notifier.handlers.recipients import handle_recipient_updated
 from notifier.store.db import SessionFactory, ping
 from notifier.store.models import Delivery
+from notifier.unsubscribe import unsubscribe_url
 
 TOKEN = "s3cret"
 
@@ -102,6 +103,28 @@ async def test_deleting_an_endpoint_cancels_what_was_still_to_be_sent_to_it(
     async with session_factory() as session:
         [webhook] = await session.scalars(select(Delivery).where(Delivery.channel == "webhook"))
     assert (webhook.status, webhook.last_error) == ("cancelled", "endpoint deleted")
+
+
+async def test_a_signed_unsubscribe_link_opts_out_of_that_category_without_a_token(
+    client: httpx.AsyncClient,
+) -> None:
+    user = uuid.uuid4()
+    link = unsubscribe_url(base_url="http://notifier", secret=TOKEN, user_id=user, category="food")
+    anonymous = {"Authorization": ""}
+    page = await client.get(link, headers=anonymous)
+    assert page.status_code == 200
+    assert '<form method="post">' in page.text
+    preferences = f"/v1/recipients/{user}/preferences"
+    assert (await client.get(preferences)).json()["opt_outs"] == {}  # a GET changes nothing
+
+    one_click = {"content": b"List-Unsubscribe=One-Click", "headers": anonymous}
+    assert (await client.post(link, **one_click)).status_code == 200
+    assert (await client.post(link, **one_click)).status_code == 200
+    assert (await client.get(preferences)).json()["opt_outs"] == {"email": ["food"]}
+
+    forged = link.replace("category=food", "category=safety")
+    assert (await client.post(forged, **one_click)).status_code == 403
+    assert (await client.get(preferences)).json()["opt_outs"] == {"email": ["food"]}
 
 
 async def test_preferences_round_trip(client: httpx.AsyncClient) -> None:

@@ -105,6 +105,8 @@ async def test_an_email_is_sent_once_with_its_delivery_id_and_recorded(
     assert message.delivery_id == delivery.id
     assert "Fire drill &lt;Tuesday&gt;" in message.html_body
     assert message.headers["List-Unsubscribe"].startswith("<http")
+    assert "/unsubscribe?" in message.headers["List-Unsubscribe"]
+    assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert delivery.status == "delivered"
     [attempt] = await _attempts(session_factory, delivery.id)
     assert (attempt.number, attempt.outcome) == (1, "delivered")

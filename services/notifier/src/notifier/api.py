@@ -1,19 +1,21 @@
 """HTTP API: health, metrics, AsyncAPI, webhook endpoints, the ledger, preferences.
 
-Everything under /v1 needs ``Authorization: Bearer $NOTIFIER_API_TOKEN``. Errors
-are RFC 9457 problem details (``application/problem+json``).
+Everything under /v1 needs ``Authorization: Bearer $NOTIFIER_API_TOKEN``;
+``/unsubscribe`` is open to recipients and takes only signed links. Errors are
+RFC 9457 problem details (``application/problem+json``).
 """
 
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, time
+from html import escape
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, HttpUrl
@@ -36,6 +38,7 @@ from notifier.store.models import (
     Read,
     WebhookEndpoint,
 )
+from notifier.unsubscribe import is_signed
 
 PROBLEM_JSON = "application/problem+json"
 WebhookEventType = Literal[
@@ -397,6 +400,34 @@ def create_api(
             for user in users
         ]
 
+    def signed_link(user: UUID, category: str, sig: str) -> None:
+        if not is_signed(secret=api_token, user_id=user, category=category, signature=sig):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "This unsubscribe link is not valid.")
+
+    @api.get("/unsubscribe", include_in_schema=False, response_class=HTMLResponse)
+    async def unsubscribe_page(user: UUID, category: str, sig: str) -> str:
+        """The link in every email: a page that asks, since link scanners follow GETs."""
+        signed_link(user, category, sig)
+        return _page(
+            f"Stop emails about {escape(category)}?",
+            '<form method="post"><button type="submit">Unsubscribe</button></form>',
+        )
+
+    @api.post("/unsubscribe", include_in_schema=False, response_class=HTMLResponse)
+    async def unsubscribe(user: UUID, category: str, sig: str, db: DbSession) -> str:
+        """RFC 8058 one-click (mail clients POST ``List-Unsubscribe=One-Click``) and the page."""
+        signed_link(user, category, sig)
+        prefs = await db.get(Preferences, user)
+        if prefs is None:
+            prefs = Preferences(user_id=user, opt_outs={})
+            db.add(prefs)
+        email_opt_outs = {*prefs.opt_outs.get(Channel.EMAIL.value, []), category}
+        # A new dict: the JSON column only notices an assignment.
+        prefs.opt_outs = {**prefs.opt_outs, Channel.EMAIL.value: sorted(email_opt_outs)}
+        prefs.updated_at = clock()
+        await db.flush()
+        return _page("Unsubscribed", f"You will get no more emails about {escape(category)}.")
+
     @v1.get("/recipients/{user_id}/preferences")
     async def get_preferences(user_id: UUID, db: DbSession) -> PreferencesBody:
         return _preferences_out(await db.get(Preferences, user_id))
@@ -418,6 +449,13 @@ def create_api(
 
     api.include_router(v1)
     return api
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset=utf-8><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><p>{body}</p></body></html>"
+    )
 
 
 def _preferences_out(prefs: Preferences | None) -> PreferencesBody:

@@ -117,6 +117,7 @@ def build_notifier(
         webhooks=webhooks,
         policy=dispatch_policy(settings),
         public_base_url=settings.public_base_url,
+        unsubscribe_secret=settings.api_token,
         clock=clock,
     )
     consumer = EventConsumer(

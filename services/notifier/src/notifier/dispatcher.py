@@ -53,6 +53,7 @@ from notifier.store.models import (
     WebhookEndpoint,
 )
 from notifier.store.upsert import insert
+from notifier.unsubscribe import unsubscribe_url
 
 logger = structlog.get_logger("notifier.dispatcher")
 
@@ -95,7 +96,11 @@ class _EmailDraft:
             subject=rendered.subject,
             text_body=rendered.text,
             html_body=rendered.html,
-            headers={"List-Unsubscribe": f"<{self.context.unsubscribe_url}>"},
+            headers={
+                "List-Unsubscribe": f"<{self.context.unsubscribe_url}>",
+                # RFC 8058: mail clients may POST to the link, no page to click through.
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
         )
 
 
@@ -150,6 +155,7 @@ class Dispatcher:
         webhooks: WebhookChannel,
         policy: DispatchPolicy,
         public_base_url: str = "http://localhost:8001",
+        unsubscribe_secret: str = "",
         clock: Clock = utc_now,
         rng: random.Random | None = None,
     ) -> None:
@@ -158,6 +164,7 @@ class Dispatcher:
         self._webhooks = webhooks
         self._policy = policy
         self._public_base_url = public_base_url.rstrip("/")
+        self._unsubscribe_secret = unsubscribe_secret
         self._clock = clock
         self._rng = rng or random.Random()
         self._wakeups = {channel: asyncio.Event() for channel in Channel}
@@ -349,7 +356,12 @@ class Dispatcher:
             )
             if until is not None:
                 return until
-        unsubscribe_url = f"{self._public_base_url}/v1/recipients/{recipient.user_id}/preferences"
+        unsubscribe_link = unsubscribe_url(
+            base_url=self._public_base_url,
+            secret=self._unsubscribe_secret,
+            user_id=recipient.user_id,
+            category=category,
+        )
         return _EmailDraft(
             delivery_id=delivery.id,
             to_address=recipient.email,
@@ -361,7 +373,7 @@ class Dispatcher:
                 category=category,
                 urgent=notice.urgent,
                 recipient_name=recipient.display_name,
-                unsubscribe_url=unsubscribe_url,
+                unsubscribe_url=unsubscribe_link,
             ),
         )
 

@@ -52,7 +52,9 @@ async def _ledger(session: AsyncSession) -> list[Delivery]:
     return list(await session.scalars(select(Delivery).order_by(Delivery.kind)))
 
 
-def _state(ledger: list[Delivery], notice: NoticeSpec) -> dict[tuple[UUID, str], tuple[str, str | None]]:
+def _state(
+    ledger: list[Delivery], notice: NoticeSpec
+) -> dict[tuple[UUID, str], tuple[str, str | None]]:
     """Each of the notice's rows by (target, kind): its status and why it was cancelled."""
     return {
         (d.target_id, d.kind): (d.status, d.last_error)
