@@ -87,7 +87,7 @@ class Profile:
 FULL = Profile(
     name="full",
     steps=((100, 10), (300, 10), (500, 10), (1000, 5), (3000, 4), (None, 4)),
-    drain_timeout=45,
+    drain_timeout=60,
     recovery_events=100_000,
     recovery_timeout=120,
     notifier_window=15,

@@ -217,7 +217,6 @@ def pipeline_step(
     """Offer ``rate`` events/s (None: as fast as the writers commit) for ``seconds``."""
     label = f"{rate:g}/s" if rate else "unthrottled"
     sampler.phase = f"pipeline {label}"
-    delivered_before = sampler.latest().get("webhooks_delivered", 0)
     start_at = time.time() + 0.5
     committed = _commits(
         pool,
@@ -229,11 +228,14 @@ def pipeline_step(
         category=category,
     )
     written_at = time.time()
+    event_ids = list(committed)
+    # Counted by this step's own event ids: a previous step's late deliveries don't count.
     drained = wait_until(
-        lambda: sampler.latest().get("webhooks_delivered", 0) - delivered_before >= len(committed),
+        lambda: len(_delivered_at(stack, event_ids)) >= len(event_ids),
         timeout=drain_timeout,
+        every=1.0,
     )
-    delivered = _delivered_at(stack, list(committed))
+    delivered = _delivered_at(stack, event_ids)
     # A step the pipeline could not keep up with would leave its backlog to the next.
     purged = 0 if drained else purge_notifier_queue(stack)
     to_broker = [tap.arrived[e] - t for e, t in committed.items() if e in tap.arrived]
