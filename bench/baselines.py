@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from notices_contracts import AmqpProperties
 
@@ -31,21 +32,23 @@ def kombu_one_confirm_per_message(
         producer = connection.Producer(exchange=Exchange(exchange, "topic", durable=True))
         started = time.perf_counter()
         for body, props in messages:
-            producer.publish(
-                body,
-                routing_key=props.routing_key,
-                content_type=props.content_type,
-                content_encoding="binary",
-                delivery_mode=props.delivery_mode,
-                message_id=props.message_id,
-                type=props.type,
-                correlation_id=props.correlation_id,
-                headers=props.headers,
-                timestamp=int(props.timestamp.timestamp()),
-                mandatory=True,
-                retry=False,
-            )
+            producer.publish(body, **kombu_publish_options(props), mandatory=True, retry=False)
         return time.perf_counter() - started
+
+
+def kombu_publish_options(props: AmqpProperties) -> dict[str, Any]:
+    """``Producer.publish`` keywords for a message with the contract's AMQP properties."""
+    return {
+        "routing_key": props.routing_key,
+        "content_type": props.content_type,
+        "content_encoding": "binary",
+        "delivery_mode": props.delivery_mode,
+        "message_id": props.message_id,
+        "type": props.type,
+        "correlation_id": props.correlation_id,
+        "headers": props.headers,
+        "timestamp": int(props.timestamp.timestamp()),
+    }
 
 
 async def aio_pika_windowed(

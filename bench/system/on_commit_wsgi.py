@@ -28,6 +28,7 @@ from django.utils import timezone  # noqa: E402
 from kombu import Connection, Exchange, Producer  # noqa: E402
 from uuid6 import uuid7  # noqa: E402
 
+from bench.baselines import kombu_publish_options  # noqa: E402
 from notices_api.accounts import services as account_services  # noqa: E402
 from notices_api.core.tracecontext import current_trace_context  # noqa: E402
 from notices_api.notices import services as notice_services  # noqa: E402
@@ -62,18 +63,7 @@ def publish_on_commit(
     body, props = event.to_json_bytes(), amqp_properties(event)
 
     def publish() -> None:
-        _producer().publish(
-            body,
-            routing_key=props.routing_key,
-            content_type=props.content_type,
-            content_encoding="binary",
-            delivery_mode=props.delivery_mode,
-            message_id=props.message_id,
-            type=props.type,
-            correlation_id=props.correlation_id,
-            headers=props.headers,
-            timestamp=int(props.timestamp.timestamp()),
-        )
+        _producer().publish(body, **kombu_publish_options(props))
 
     transaction.on_commit(publish)
     return event
