@@ -33,7 +33,8 @@ import aio_pika
 from sqlalchemy import func, insert, select
 
 from bench.baselines import faststream_consume_and_ack
-from notices_contracts import NoticePublishedV1, amqp_properties, build_event
+from bench.events import benchmark_notice
+from notices_contracts import amqp_properties, build_event
 from notifier.app import Notifier, build_notifier, dispatch_policy, shutdown, start_consuming
 from notifier.channels.fakes import FakeEmailChannel, FakeWebhookChannel
 from notifier.channels.webhook import new_webhook_secret
@@ -115,24 +116,10 @@ async def _until(check: Callable[[], Any], *, every: float = 0.05) -> None:
 
 
 def _notice(recipient_ids: list[uuid.UUID]) -> Any:
-    now = datetime.now(UTC)
-    data = NoticePublishedV1(
-        notice_id=uuid.uuid4(),
-        version=1,
-        title="Benchmark notice",
-        summary="One notice to many recipients.",
-        category="bench",
-        urgent=False,
-        published_at=now,
-        visible_from=now,
-        visible_until=None,
-        author_id=uuid.uuid4(),
-        recipient_ids=recipient_ids,
-        group_ids=[],
-        remind_after_seconds=None,
-        url="https://notices.example/bench",
+    data = benchmark_notice(recipient_ids=recipient_ids, category="bench")
+    return build_event(
+        event_id=uuid.uuid4(), subject=str(data.notice_id), time=data.published_at, data=data
     )
-    return build_event(event_id=uuid.uuid4(), subject=str(data.notice_id), time=now, data=data)
 
 
 async def _seed_recipients(notifier: Notifier) -> list[uuid.UUID]:

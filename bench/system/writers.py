@@ -96,32 +96,16 @@ def published_on_schedule(
 def _commit_published(recipient_ids: list[str], *, category: str) -> list[str]:
     from django.db import transaction
 
+    from bench.events import benchmark_notice
     from notices_api.outbox.services import outbox_event_record
-    from notices_contracts import NoticePublishedV1
 
-    author_id = uuid.UUID(int=1)
     with transaction.atomic():
         event_ids = []
         for recipient_id in recipient_ids:
-            notice_id = uuid.uuid4()
-            now = datetime.now(UTC)
-            data = NoticePublishedV1(
-                notice_id=notice_id,
-                version=1,
-                title="Benchmark notice",
-                summary="Pipeline step",
-                category=category,
-                urgent=False,
-                published_at=now,
-                visible_from=now,
-                visible_until=None,
-                author_id=author_id,
-                recipient_ids=[uuid.UUID(recipient_id)],
-                group_ids=[],
-                remind_after_seconds=None,
-                url=f"https://notices.example/{notice_id}",
+            data = benchmark_notice(recipient_ids=[uuid.UUID(recipient_id)], category=category)
+            event = outbox_event_record(
+                data=data, aggregate_id=data.notice_id, occurred_at=data.published_at
             )
-            event = outbox_event_record(data=data, aggregate_id=notice_id, occurred_at=now)
             event_ids.append(str(event.id))
     return event_ids
 
