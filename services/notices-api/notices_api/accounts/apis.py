@@ -13,7 +13,7 @@ from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import user_list
 from notices_api.accounts.services import ProfileChanges, auth_token_for, user_profile_update
 from notices_api.accounts.validators import validate_locale, validate_timezone
-from notices_api.core.fields import StrictCharField, StrictEmailField
+from notices_api.core.fields import SentLengthCharField, StrictCharField, StrictEmailField
 from notices_api.core.pagination import CursorPage, paginated_response
 from notices_api.core.permissions import IsPublisher
 from notices_api.core.validation import validated_query
@@ -93,7 +93,7 @@ class UserListApi(APIView):
     pagination_class = CursorPage
 
     class FilterInput(serializers.Serializer[Any]):
-        search = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        search = SentLengthCharField(max_length=150, required=False, allow_blank=True)
 
     @extend_schema(parameters=[FilterInput], responses=UserSummaryOutput(many=True))
     def get(self, request: Request) -> Response:

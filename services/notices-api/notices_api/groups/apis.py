@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from notices_api.accounts.apis import UserSummaryOutput
 from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import active_users_by_ids
-from notices_api.core.fields import StrictCharField, id_list_field
+from notices_api.core.fields import SentLengthCharField, StrictCharField, id_list_field
 from notices_api.core.pagination import CursorPage, paginated_response
 from notices_api.core.permissions import IsPublisher
 from notices_api.core.validation import validated_query
@@ -40,7 +40,7 @@ class GroupListApi(APIView):
     pagination_class = CursorPage
 
     class FilterInput(serializers.Serializer[Any]):
-        search = serializers.CharField(max_length=120, required=False, allow_blank=True)
+        search = SentLengthCharField(max_length=120, required=False, allow_blank=True)
 
     class Input(serializers.Serializer[Any]):
         name = StrictCharField(max_length=120)

@@ -16,6 +16,7 @@ from notices_api.accounts.selectors import active_users_by_ids
 from notices_api.core.exceptions import ActionForbiddenError
 from notices_api.core.fields import (
     QueryBooleanField,
+    SentLengthCharField,
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
@@ -157,8 +158,8 @@ class NoticeListApi(_PublisherWrites):
             required=False, default=False, help_text="List my own notices, in every status."
         )
         unread = QueryBooleanField(required=False, default=False)
-        category = serializers.CharField(max_length=50, required=False, allow_blank=True)
-        search = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        category = SentLengthCharField(max_length=50, required=False, allow_blank=True)
+        search = SentLengthCharField(max_length=200, required=False, allow_blank=True)
 
     @extend_schema(parameters=[FilterInput], responses=NoticeOutput(many=True))
     def get(self, request: Request) -> Response:

@@ -62,6 +62,18 @@ def test_validation_errors_point_at_fields(client_for, publisher):
     ]
 
 
+def test_a_limit_counts_the_characters_sent_not_the_trimmed_ones(client_for, publisher):
+    # The schema says maxLength 120; whitespace trimmed afterwards must not make room.
+    api = client_for(publisher)
+    too_long = api.post("/api/v1/groups/", {"name": " " + "x" * 120}, format="json")
+    assert assert_problem(too_long, 400)["errors"][0]["code"] == "max_length"
+    fits = api.post("/api/v1/groups/", {"name": " " + "x" * 119}, format="json")
+    assert fits.status_code == 201
+    assert fits.json()["name"] == "x" * 119
+    search = api.get("/api/v1/groups/", {"search": " " + "x" * 120})
+    assert assert_problem(search, 400)["errors"][0]["parameter"] == "search"
+
+
 def test_bad_page_size_is_400(client_for, recipient):
     response = client_for(recipient).get("/api/v1/notices/", {"page_size": "0"})
     problem = assert_problem(response, 400)
