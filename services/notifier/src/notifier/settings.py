@@ -1,14 +1,26 @@
 """Configuration from the environment (12-factor), with defaults for a one-machine run."""
 
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{SERVICE_ROOT / 'var' / 'notifier.sqlite3'}"
+
+
+class Role(StrEnum):
+    """What one notifier process does; ``notifier run`` runs all three unless told otherwise."""
+
+    CONSUMER = "consumer"  # queue -> inbox + ledger rows
+    DISPATCHER = "dispatcher"  # due ledger rows -> SMTP / webhooks
+    API = "api"  # the /v1 HTTP API and the unsubscribe pages
+
+
+ALL_ROLES = ",".join(role.value for role in Role)
 
 
 class Settings(BaseSettings):
@@ -54,9 +66,25 @@ class Settings(BaseSettings):
     # A claimed delivery not recorded within the lease (its process died) is claimed again.
     claim_lease_seconds: float = Field(60.0, alias="NOTIFIER_CLAIM_LEASE_SECONDS")
     dispatch_enabled: bool = Field(True, alias="NOTIFIER_DISPATCH_ENABLED")
+    # Comma-separated; every process serves /healthz, /readyz and /metrics whatever its roles.
+    roles_value: str = Field(ALL_ROLES, alias="NOTIFIER_ROLES")
 
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+
+    @field_validator("roles_value")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        names = _role_names(value)
+        if not names or not names <= {role.value for role in Role}:
+            raise ValueError(f"a comma-separated subset of {ALL_ROLES}")
+        return value
+
+    @cached_property
+    def roles(self) -> frozenset[Role]:
+        """This process's roles; NOTIFIER_DISPATCH_ENABLED=false still removes the dispatcher."""
+        roles = frozenset(Role(name) for name in _role_names(self.roles_value))
+        return roles if self.dispatch_enabled else roles - {Role.DISPATCHER}
 
     @cached_property
     def dead_letter_exchange(self) -> str:
@@ -69,3 +97,7 @@ class Settings(BaseSettings):
     @cached_property
     def retry_queue_prefix(self) -> str:
         return self.retry_queue_prefix_name or f"{self.queue}.retry"
+
+
+def _role_names(value: str) -> set[str]:
+    return {name.strip() for name in value.split(",") if name.strip()}
