@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from notices_contracts import (
     CloudEvent,
     NoticeArchivedV1,
@@ -14,7 +16,8 @@ from notices_contracts import (
     RecipientUpdatedV1,
     build_event,
 )
-from notifier.handlers.context import EventContext
+from notifier.handlers.context import EventContext, Received
+from notifier.routers.events import HANDLERS
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -77,6 +80,9 @@ class NoticeSpec:
     urgent: bool = False
     remind_after_seconds: int | None = None
     published_at: datetime = T0
+    visible_from: datetime | None = None  # the publish time when None
+    visible_until: datetime | None = None
+    url: str | None = None  # a notices.example link when None
 
     def published(self) -> NoticePublishedV1:
         return NoticePublishedV1(
@@ -87,13 +93,13 @@ class NoticeSpec:
             category=self.category,
             urgent=self.urgent,
             published_at=self.published_at,
-            visible_from=self.published_at,
-            visible_until=None,
+            visible_from=self.visible_from or self.published_at,
+            visible_until=self.visible_until,
             author_id=uuid.uuid4(),
             recipient_ids=self.recipient_ids,
             group_ids=[],
             remind_after_seconds=self.remind_after_seconds,
-            url=f"https://notices.example/n/{self.notice_id}",
+            url=self.url or f"https://notices.example/n/{self.notice_id}",
         )
 
     def read(self, user_id: UUID, *, at: datetime = T0) -> NoticeReadV1:
@@ -101,3 +107,8 @@ class NoticeSpec:
 
     def archived(self, *, at: datetime = T0) -> NoticeArchivedV1:
         return NoticeArchivedV1(notice_id=self.notice_id, archived_at=at)
+
+
+async def handle(session: AsyncSession, event: CloudEvent[Any], *, now: datetime) -> None:
+    """Hand one event to its handler as the consumer does, a batch of one, without the inbox."""
+    await HANDLERS[event.type](session, events=[Received(event.data, context_of(event))], now=now)

@@ -6,12 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-from notifier_testing import FakeClock, NoticeSpec, context_of, envelope, recipient_updated
+from notifier_testing import FakeClock, NoticeSpec, envelope, handle, recipient_updated
 from sqlalchemy import select
 
 from notifier.api import create_api
-from notifier.handlers.notices import handle_notice_published, handle_notice_read
-from notifier.handlers.recipients import handle_recipient_updated
 from notifier.store.db import SessionFactory, ping
 from notifier.store.models import Delivery
 from notifier.unsubscribe import unsubscribe_url
@@ -95,9 +93,7 @@ async def test_deleting_an_endpoint_cancels_what_was_still_to_be_sent_to_it(
     notice = NoticeSpec([uuid.uuid4()])
     async with session_factory.begin() as session:
         published = envelope(notice.published())
-        await handle_notice_published(
-            session, data=published.data, context=context_of(published), now=clock.now
-        )
+        await handle(session, published, now=clock.now)
     path = f"/v1/webhook-endpoints/{created['id']}"
     assert (await client.delete(path)).status_code == 204
     async with session_factory() as session:
@@ -149,14 +145,10 @@ async def test_ledger_acknowledgements_and_retry(
     async with session_factory.begin() as session:
         for user in (ann, bob):
             event = envelope(recipient_updated(user))
-            await handle_recipient_updated(
-                session, data=event.data, context=context_of(event), now=clock.now
-            )
+            await handle(session, event, now=clock.now)
         published, read = envelope(notice.published()), envelope(notice.read(ann))
-        await handle_notice_published(
-            session, data=published.data, context=context_of(published), now=clock.now
-        )
-        await handle_notice_read(session, data=read.data, context=context_of(read), now=clock.now)
+        await handle(session, published, now=clock.now)
+        await handle(session, read, now=clock.now)
         failed = await session.scalar(
             select(Delivery).where(Delivery.target_id == bob, Delivery.kind == "notice")
         )

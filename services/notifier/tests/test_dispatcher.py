@@ -6,7 +6,7 @@ from datetime import time, timedelta
 from uuid import UUID
 
 import pytest
-from notifier_testing import FakeClock, NoticeSpec, context_of, envelope, recipient_updated
+from notifier_testing import FakeClock, NoticeSpec, envelope, handle, recipient_updated
 from sqlalchemy import select
 
 from notifier.channels.base import EmailMessage, SendResult
@@ -17,8 +17,6 @@ from notifier.channels.fakes import (
     FakeWebhookChannel,
 )
 from notifier.dispatcher import Dispatcher, DispatchPolicy
-from notifier.handlers.notices import handle_notice_published, handle_notice_read
-from notifier.handlers.recipients import handle_recipient_updated
 from notifier.store.db import SessionFactory
 from notifier.store.models import Attempt, Channel, Delivery, Preferences, WebhookEndpoint
 
@@ -51,9 +49,7 @@ async def _seed(
     async with session_factory.begin() as session:
         for user in notice.recipient_ids:
             event = envelope(recipient_updated(user))
-            await handle_recipient_updated(
-                session, data=event.data, context=context_of(event), now=clock.now
-            )
+            await handle(session, event, now=clock.now)
         if endpoint_id:
             session.add(
                 WebhookEndpoint(
@@ -68,9 +64,7 @@ async def _seed(
             )
             await session.flush()
         event = envelope(notice.published())
-        await handle_notice_published(
-            session, data=event.data, context=context_of(event), now=clock.now
-        )
+        await handle(session, event, now=clock.now)
     return endpoint_id
 
 
@@ -166,7 +160,7 @@ async def test_a_due_reminder_goes_only_to_those_who_have_not_read(
     assert await dispatcher.dispatch_due(Channel.EMAIL) == 2
     async with session_factory.begin() as session:
         event = envelope(notice.read(reader))
-        await handle_notice_read(session, data=event.data, context=context_of(event), now=clock.now)
+        await handle(session, event, now=clock.now)
 
     clock.advance(seconds=3600)
     assert await dispatcher.dispatch_due(Channel.EMAIL) == 1

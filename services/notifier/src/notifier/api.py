@@ -19,13 +19,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, HttpUrl
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from notifier import metrics
 from notifier.channels.webhook import new_webhook_secret
 from notifier.dispatcher import due_backlog
+from notifier.ledger.cancel import cancel_for_endpoint_deleted
 from notifier.store.db import SessionFactory
 from notifier.store.models import (
     Attempt,
@@ -273,20 +274,7 @@ def create_api(
     @v1.delete("/webhook-endpoints/{endpoint_id}", status_code=204)
     async def delete_endpoint(endpoint_id: UUID, db: DbSession) -> None:
         endpoint = await endpoint_or_404(db, endpoint_id)
-        # Nobody will send them any more: pending would stay pending (and counted) forever.
-        await db.execute(
-            update(Delivery)
-            .where(
-                Delivery.channel == Channel.WEBHOOK.value,
-                Delivery.target_id == endpoint_id,
-                Delivery.status == DeliveryStatus.PENDING.value,
-            )
-            .values(
-                status=DeliveryStatus.CANCELLED.value,
-                last_error="endpoint deleted",
-                updated_at=clock(),
-            )
-        )
+        await cancel_for_endpoint_deleted(db, endpoint_id=endpoint_id, now=clock())
         await db.delete(endpoint)
 
     @v1.post("/webhook-endpoints/{endpoint_id}/rotate-secret")

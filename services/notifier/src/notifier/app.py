@@ -126,6 +126,7 @@ def build_notifier(
         session_factory=session_factory,
         clock=clock,
         on_committed=dispatcher.wake,
+        batch_size=settings.consume_batch_size,
     )
     broker.include_router(build_events_router(topology=topology, consumer=consumer))
     specification = AsyncAPI(broker, title="notifier", version="1", schema_version="3.0.0")
@@ -166,6 +167,7 @@ async def start_consuming(notifier: Notifier) -> None:
 
 
 async def shutdown(notifier: Notifier) -> None:
+    await notifier.consumer.aclose()
     await notifier.broker.stop()
     await notifier.email.aclose()
     await notifier.webhooks.aclose()

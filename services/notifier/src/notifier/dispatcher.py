@@ -1,29 +1,27 @@
-"""Claims due deliveries from the ledger and sends them, bounded per channel.
+"""Sends what the ledger says is due, bounded per channel, and records what happened.
 
-Each channel runs one loop: claim due rows (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, so replicas share the work) under a lease, send them with at most
-``concurrency`` in flight, and record every attempt with the delivery's new
-state in one transaction per batch of finished sends. A process that dies
-between send and record leaves its claims to expire: those deliveries are sent
-again, with the same id (Message-ID / webhook-id), and nothing else is.
+Each channel runs one lane: a claimer leases due rows (``notifier.ledger.claims``)
+only for the senders that are free, so a lease covers only what is being sent;
+each claimed row is sent at once, and a recorder writes finished sends in batches
+every ``RECORD_INTERVAL_SECONDS``. A process that dies between send and record
+leaves its claims to expire: those deliveries are sent again, with the same id
+(Message-ID / webhook-id), and nothing else is.
 
-At claim time a delivery may also turn out to be moot (notice archived,
-reminder already read, recipient gone or opted out): it is cancelled. A
-non-urgent email inside the recipient's quiet hours is deferred to their end.
+The dispatcher decides nothing about who is owed what: it turns a claimed row into
+a message (rendering) and a send result into a record; the ledger does the rest.
 """
 
 import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from datetime import UTC, datetime
 from uuid import UUID
 
 import structlog
-from sqlalchemy import Select, Table, bindparam, func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import metrics
@@ -36,31 +34,30 @@ from notifier.channels.base import (
     WebhookMessage,
     retry_delay,
 )
+from notifier.ledger import claims
+from notifier.ledger.claims import (
+    Claimed,
+    DueRow,
+    EmailFacts,
+    Finished,
+    RetryPolicy,
+    UnsendableError,
+    WebhookFacts,
+)
 from notifier.logging import trace_id_of
-from notifier.quiet_hours import quiet_until
 from notifier.rendering import EmailContext, EmailKind, render_notice_email
 from notifier.store.db import SessionFactory
-from notifier.store.models import (
-    Attempt,
-    Channel,
-    Delivery,
-    DeliveryKind,
-    DeliveryStatus,
-    Notice,
-    Preferences,
-    Read,
-    Recipient,
-    WebhookEndpoint,
-)
-from notifier.store.upsert import insert
+from notifier.store.models import Channel, Delivery, DeliveryStatus
 from notifier.unsubscribe import unsubscribe_url
 
 logger = structlog.get_logger("notifier.dispatcher")
 
 Clock = Callable[[], datetime]
 
-CLAIM_BATCHES = 4  # claimed rows kept ready, in multiples of the channel's concurrency
 RECORD_INTERVAL_SECONDS = 0.05
+# A lane claims once at least this share of its senders is free (or all are idle), so
+# that claims come in batches rather than one row per finished send.
+CLAIM_WHEN_FREE = 0.25
 
 
 def utc_now() -> datetime:
@@ -80,7 +77,7 @@ class DispatchPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class _EmailDraft:
+class EmailDraft:
     """An email decided on in the claim transaction, rendered by its sender outside it."""
 
     delivery_id: UUID
@@ -104,46 +101,22 @@ class _EmailDraft:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Work:
-    delivery: Delivery
-    message: _EmailDraft | WebhookMessage
-
-
-@dataclass(frozen=True, slots=True)
-class _Sent:
-    delivery: Delivery
-    result: SendResult
-    started_at: datetime
-    finished_at: datetime
-
-
 @dataclass(slots=True)
-class _Pipeline:
+class _Lane:
+    """One channel's senders: how many are busy, and the sends finished but not recorded."""
+
     capacity: int
-    backlog: "asyncio.Queue[_Work]" = field(default_factory=asyncio.Queue)
-    finished: list[_Sent] = field(default_factory=list)
-    hungry: asyncio.Event = field(default_factory=asyncio.Event)
+    in_flight: int = 0
+    finished: list[Finished] = field(default_factory=list)
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
     results: asyncio.Event = field(default_factory=asyncio.Event)
 
+    @property
+    def room(self) -> int:
+        return self.capacity - self.in_flight
 
-@dataclass(slots=True)
-class _Related:
-    notices: dict[UUID, Notice]
-    recipients: dict[UUID, Recipient]
-    preferences: dict[UUID, Preferences]
-    readers: set[tuple[UUID, UUID]]
-    endpoints: dict[UUID, WebhookEndpoint]
-
-
-async def _by_id(
-    session: AsyncSession, model: Any, column: Any, ids: Iterable[UUID]
-) -> dict[UUID, Any]:
-    wanted = list(set(ids))
-    if not wanted:
-        return {}
-    rows: Iterable[Any] = await session.scalars(select(model).where(column.in_(wanted)))
-    return {getattr(row, column.key): row for row in rows}
+    def worth_claiming(self) -> bool:
+        return self.in_flight == 0 or self.room >= max(1, round(self.capacity * CLAIM_WHEN_FREE))
 
 
 class Dispatcher:
@@ -153,7 +126,7 @@ class Dispatcher:
         session_factory: SessionFactory,
         email: EmailChannel,
         webhooks: WebhookChannel,
-        policy: DispatchPolicy,
+        policy: DispatchPolicy | None = None,
         public_base_url: str = "http://localhost:8001",
         unsubscribe_secret: str = "",
         clock: Clock = utc_now,
@@ -162,11 +135,12 @@ class Dispatcher:
         self._session_factory = session_factory
         self._email = email
         self._webhooks = webhooks
-        self._policy = policy
-        self._public_base_url = public_base_url.rstrip("/")
+        self._policy = policy or DispatchPolicy()
+        self._public_base_url = public_base_url
         self._unsubscribe_secret = unsubscribe_secret
         self._clock = clock
         self._rng = rng or random.Random()
+        self._retry = RetryPolicy(max_attempts=self._policy.max_attempts, next_delay=self._delay)
         self._wakeups = {channel: asyncio.Event() for channel in Channel}
 
     def wake(self) -> None:
@@ -177,316 +151,171 @@ class Dispatcher:
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             for channel in Channel:
-                group.create_task(self._run_channel(channel))
+                group.create_task(self._run_lane(channel))
 
     async def dispatch_due(self, channel: Channel) -> int:
         """One claim, send and record round; returns how many were sent. For tests and tools."""
-        work = await self._claim(channel, limit=self._policy.concurrency[channel])
-        sent = await asyncio.gather(*(self._send(item) for item in work))
-        await self._record(list(sent))
-        return len(sent)
+        claimed = await self._claim(channel, limit=self._policy.concurrency[channel])
+        finished = await asyncio.gather(*(self._send(item) for item in claimed))
+        await self._record(list(finished))
+        return len(finished)
 
-    async def _run_channel(self, channel: Channel) -> None:
-        """Claimer -> backlog -> ``concurrency`` senders -> recorder, all for one channel.
-
-        The backlog holds up to ``CLAIM_BATCHES`` x concurrency claimed rows so that
-        senders never wait on the database; the recorder writes finished sends in
-        batches every ``RECORD_INTERVAL_SECONDS``. Only sends finished but not yet
-        recorded are repeated after a crash.
-        """
-        pipeline = _Pipeline(self._policy.concurrency[channel])
+    async def _run_lane(self, channel: Channel) -> None:
+        lane = _Lane(self._policy.concurrency[channel])
         async with asyncio.TaskGroup() as group:
-            for _ in range(pipeline.capacity):
-                group.create_task(self._sender(pipeline))
-            group.create_task(self._recorder(pipeline))
-            group.create_task(self._claimer(channel, pipeline))
+            group.create_task(self._recorder(lane))
+            wakeup = self._wakeups[channel]
+            while True:
+                if not lane.worth_claiming():
+                    lane.freed.clear()
+                    await lane.freed.wait()
+                    continue
+                wakeup.clear()
+                room = lane.room
+                try:
+                    claimed = await self._claim(channel, limit=room)
+                except Exception:
+                    logger.exception("dispatch_claim_failed", channel=channel.value)
+                    claimed = []
+                for item in claimed:
+                    lane.in_flight += 1
+                    group.create_task(self._send_in(lane, item))
+                if len(claimed) < room:  # nothing more due now: until new rows or the poll
+                    await _wait(wakeup, self._policy.poll_seconds)
 
-    async def _claimer(self, channel: Channel, pipeline: "_Pipeline") -> None:
-        wakeup = self._wakeups[channel]
-        while True:
-            wakeup.clear()
-            pipeline.hungry.clear()
-            room = pipeline.capacity * CLAIM_BATCHES - pipeline.backlog.qsize()
-            try:
-                claimed = await self._claim(channel, limit=room)
-            except Exception:
-                logger.exception("dispatch_claim_failed", channel=channel.value)
-                claimed = []
-            for item in claimed:
-                pipeline.backlog.put_nowait(item)
-            if claimed:
-                await pipeline.hungry.wait()  # until the senders ran the backlog low
-            else:
-                await _wait(wakeup, self._policy.poll_seconds)
+    async def _send_in(self, lane: _Lane, item: Claimed) -> None:
+        try:
+            finished = await self._send(item)
+        finally:
+            lane.in_flight -= 1
+            lane.freed.set()
+        lane.finished.append(finished)
+        lane.results.set()
 
-    async def _sender(self, pipeline: "_Pipeline") -> None:
+    async def _recorder(self, lane: _Lane) -> None:
         while True:
-            work = await pipeline.backlog.get()
-            if pipeline.backlog.qsize() < pipeline.capacity:
-                pipeline.hungry.set()
-            sent = await self._send(work)
-            # Only now look up the list: the recorder swaps it while the send is awaited.
-            pipeline.finished.append(sent)
-            pipeline.results.set()
-
-    async def _recorder(self, pipeline: "_Pipeline") -> None:
-        while True:
-            await pipeline.results.wait()
+            await lane.results.wait()
             await asyncio.sleep(RECORD_INTERVAL_SECONDS)
-            pipeline.results.clear()
-            batch, pipeline.finished = pipeline.finished, []
+            lane.results.clear()
+            batch, lane.finished = lane.finished, []
             try:
                 await self._record(batch)
             except Exception:
                 # The ledger stays the truth: these claims expire and are sent again.
                 logger.exception("dispatch_record_failed", deliveries=len(batch))
 
-    def _claim_query(self, channel: Channel, now: datetime, limit: int) -> Select[Delivery]:
-        query = (
-            select(Delivery)
-            .where(
-                Delivery.status == DeliveryStatus.PENDING.value,
-                Delivery.channel == channel.value,
-                Delivery.due_at <= now,
-                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
-            )
-            .order_by(Delivery.due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        if channel is Channel.WEBHOOK:
-            enabled = select(WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
-            query = query.where(Delivery.target_id.in_(enabled))
-        return query
-
-    async def _claim(self, channel: Channel, *, limit: int) -> list[_Work]:
+    async def _claim(self, channel: Channel, *, limit: int) -> list[Claimed]:
         if limit <= 0:
             return []
         now = self._clock()
         async with self._session_factory.begin() as session:
-            deliveries = list(await session.scalars(self._claim_query(channel, now, limit)))
-            if not deliveries:
-                return []
-            related = await self._related(session, deliveries)
-            # Plain objects from here on: the changes below go out as one executemany,
-            # not as a flush of every touched row.
-            session.expunge_all()
-            work: list[_Work] = []
-            changes: list[dict[str, Any]] = []
-            lease = now + timedelta(seconds=self._policy.claim_lease_seconds)
-            for delivery in deliveries:
-                verdict = self._verdict(delivery, related, now)
-                if isinstance(verdict, str):
-                    changes.append(
-                        _change(delivery, now, status=DeliveryStatus.CANCELLED, last_error=verdict)
-                    )
-                elif isinstance(verdict, datetime):
-                    changes.append(_change(delivery, now, due_at=verdict))
-                else:
-                    delivery.attempt_count += 1
-                    changes.append(
-                        _change(
-                            delivery, now, claimed_until=lease, attempt_count=delivery.attempt_count
-                        )
-                    )
-                    work.append(_Work(delivery, verdict))
-            await session.execute(_APPLY_CHANGES, changes)
-        return work
-
-    async def _related(self, session: AsyncSession, deliveries: list[Delivery]) -> _Related:
-        emails = [d for d in deliveries if d.channel == Channel.EMAIL.value]
-        user_ids = [d.target_id for d in emails]
-        reminders = [d for d in emails if d.kind == DeliveryKind.REMINDER.value]
-        readers: set[tuple[UUID, UUID]] = set()
-        if reminders:
-            rows = await session.execute(
-                select(Read.notice_id, Read.user_id).where(
-                    Read.notice_id.in_({d.notice_id for d in reminders}),
-                    Read.user_id.in_({d.target_id for d in reminders}),
-                )
-            )
-            readers = {(row.notice_id, row.user_id) for row in rows}
-        return _Related(
-            notices=await _by_id(session, Notice, Notice.notice_id, (d.notice_id for d in emails)),
-            recipients=await _by_id(session, Recipient, Recipient.user_id, user_ids),
-            preferences=await _by_id(session, Preferences, Preferences.user_id, user_ids),
-            readers=readers,
-            endpoints=await _by_id(
+            report = await claims.claim_due(
                 session,
-                WebhookEndpoint,
-                WebhookEndpoint.id,
-                (d.target_id for d in deliveries if d.channel == Channel.WEBHOOK.value),
-            ),
-        )
-
-    def _verdict(
-        self, delivery: Delivery, related: _Related, now: datetime
-    ) -> "_EmailDraft | WebhookMessage | datetime | str":
-        """What to send, a later due time (quiet hours), or why it is cancelled."""
-        if delivery.channel == Channel.WEBHOOK.value:
-            endpoint = related.endpoints.get(delivery.target_id)
-            if endpoint is None:
-                return "endpoint deleted"
-            return WebhookMessage(
-                delivery_id=delivery.id,
-                url=endpoint.url,
-                secrets=tuple(endpoint.secrets),
-                body=delivery.body or b"",
-            )
-        notice = related.notices.get(delivery.notice_id)
-        recipient = related.recipients.get(delivery.target_id)
-        prefs = related.preferences.get(delivery.target_id)
-        if notice is None or notice.archived_at is not None:
-            return "archived"
-        if delivery.kind == DeliveryKind.REMINDER.value and (
-            (delivery.notice_id, delivery.target_id) in related.readers
-        ):
-            return "read"
-        if recipient is None or not recipient.email or not recipient.is_active:
-            return "recipient unreachable"
-        category = notice.category or ""
-        if prefs is not None and category in prefs.opt_outs.get(Channel.EMAIL.value, []):
-            return "opted out"
-        if not delivery.urgent and prefs is not None:
-            until = quiet_until(
+                channel=channel,
+                limit=limit,
                 now=now,
-                timezone=recipient.timezone,
-                start=prefs.quiet_hours_start,
-                end=prefs.quiet_hours_end,
+                lease_seconds=self._policy.claim_lease_seconds,
+                prepare=self._prepare,
             )
-            if until is not None:
-                return until
-        unsubscribe_link = unsubscribe_url(
-            base_url=self._public_base_url,
-            secret=self._unsubscribe_secret,
-            user_id=recipient.user_id,
-            category=category,
-        )
-        return _EmailDraft(
-            delivery_id=delivery.id,
-            to_address=recipient.email,
-            kind=EmailKind(delivery.kind),
-            context=EmailContext(
+        for fate, count in report.fates.items():
+            if fate is not claims.ClaimFate.SENT:
+                metrics.CLAIM_OUTCOMES.labels(channel.value, fate.value).inc(count)
+        return report.claimed
+
+    def _prepare(
+        self, row: DueRow, found: EmailFacts | WebhookFacts
+    ) -> EmailDraft | WebhookMessage:
+        """The message a claimed row becomes; ``UnsendableError`` when it can never become one."""
+        if isinstance(found, WebhookFacts):
+            return WebhookMessage(
+                delivery_id=row.id, url=found.url, secrets=found.secrets, body=row.body or b""
+            )
+        notice, recipient = found.notice, found.recipient
+        category = notice.category or ""
+        try:
+            context = EmailContext(
                 title=notice.title or "",
                 summary=notice.summary or "",
                 url=notice.url or "",
                 category=category,
                 urgent=notice.urgent,
                 recipient_name=recipient.display_name,
-                unsubscribe_url=unsubscribe_link,
-            ),
+                unsubscribe_url=unsubscribe_url(
+                    base_url=self._public_base_url,
+                    secret=self._unsubscribe_secret,
+                    user_id=recipient.user_id,
+                    category=category,
+                ),
+            )
+        except ValueError as error:
+            raise UnsendableError(f"cannot render: {error}") from error
+        assert recipient.email is not None  # the rules cancel a recipient without one
+        return EmailDraft(
+            delivery_id=row.id,
+            to_address=recipient.email,
+            kind=EmailKind(row.kind),
+            context=context,
         )
 
-    async def _send(self, work: _Work) -> _Sent:
+    async def _send(self, item: Claimed) -> Finished:
         started_at = self._clock()
         started = time.perf_counter()
-        try:
-            if isinstance(work.message, _EmailDraft):
-                result = await self._email.send(work.message.render())
-            else:
-                result = await self._webhooks.send(work.message)
-        except Exception as error:  # a channel bug must not lose the attempt record
-            result = SendResult(Outcome.RETRY, error=f"{type(error).__name__}: {error}")
-        metrics.DISPATCH_LATENCY.labels(work.delivery.channel).observe(
-            time.perf_counter() - started
-        )
-        return _Sent(work.delivery, result, started_at, self._clock())
+        result = await self._attempt(item.message)
+        metrics.DISPATCH_LATENCY.labels(item.row.channel).observe(time.perf_counter() - started)
+        return Finished(item, result, started_at, self._clock())
 
-    async def _record(self, sent: list[_Sent]) -> None:
-        if not sent:
+    async def _attempt(self, message: EmailDraft | WebhookMessage) -> SendResult:
+        if isinstance(message, EmailDraft):
+            try:
+                email = message.render()
+            except Exception as error:  # a template that cannot render this will never
+                return SendResult(Outcome.FAILED, error=f"cannot render: {error!r}")
+            send = self._email.send(email)
+        else:
+            send = self._webhooks.send(message)
+        try:
+            return await send
+        except Exception as error:  # a channel bug must not lose the attempt record
+            return SendResult(Outcome.RETRY, error=f"{type(error).__name__}: {error}")
+
+    def _delay(self, attempt: int, result: SendResult) -> float:
+        return retry_delay(
+            attempt=attempt,
+            base_seconds=self._policy.backoff_base_seconds,
+            cap_seconds=self._policy.backoff_cap_seconds,
+            retry_after_seconds=result.retry_after_seconds,
+            rng=self._rng,
+        )
+
+    async def _record(self, finished: list[Finished]) -> None:
+        if not finished:
             return
         now = self._clock()
-        attempts: list[dict[str, Any]] = []
-        changes: list[dict[str, Any]] = []
-        gone_endpoints: set[UUID] = set()
-        for item in sent:
-            delivery, result = item.delivery, item.result
-            attempts.append(
-                {
-                    "delivery_id": delivery.id,
-                    "number": delivery.attempt_count,
-                    "started_at": item.started_at,
-                    "finished_at": item.finished_at,
-                    "outcome": result.outcome.value,
-                    "status_code": result.status_code,
-                    "error": result.error,
-                }
-            )
-            changes.append(self._after(item, now))
-            if result.outcome is Outcome.GONE:
-                gone_endpoints.add(delivery.target_id)
-            self._log_and_count(item, now)
         async with self._session_factory.begin() as session:
-            await session.execute(insert(session, Attempt), attempts)
-            await session.execute(_APPLY_CHANGES, changes)
-            if gone_endpoints:
-                await session.execute(
-                    update(WebhookEndpoint)
-                    .where(WebhookEndpoint.id.in_(gone_endpoints))
-                    .values(enabled=False, disabled_reason="410 Gone", updated_at=now)
-                )
+            await claims.record(session, finished=finished, now=now, policy=self._retry)
+        for item in finished:
+            self._log_and_count(item, now)
 
-    def _after(self, item: _Sent, now: datetime) -> dict[str, Any]:
-        delivery, result = item.delivery, item.result
-        common = {"last_error": result.error, "last_status_code": result.status_code}
+    def _log_and_count(self, item: Finished, now: datetime) -> None:
+        row, result = item.claimed.row, item.result
+        metrics.DELIVERIES.labels(row.channel, result.outcome.value).inc()
         if result.outcome is Outcome.DELIVERED:
-            return _change(
-                delivery, now, status=DeliveryStatus.DELIVERED, delivered_at=now, **common
-            )
-        if result.outcome is Outcome.RETRY and delivery.attempt_count < self._policy.max_attempts:
-            delay = retry_delay(
-                attempt=delivery.attempt_count,
-                base_seconds=self._policy.backoff_base_seconds,
-                cap_seconds=self._policy.backoff_cap_seconds,
-                retry_after_seconds=result.retry_after_seconds,
-                rng=self._rng,
-            )
-            return _change(delivery, now, due_at=now + timedelta(seconds=delay), **common)
-        return _change(delivery, now, status=DeliveryStatus.FAILED, **common)
-
-    def _log_and_count(self, item: _Sent, now: datetime) -> None:
-        delivery, result = item.delivery, item.result
-        metrics.DELIVERIES.labels(delivery.channel, result.outcome.value).inc()
-        if result.outcome is Outcome.DELIVERED:
-            metrics.COMMIT_TO_DELIVERY.labels(delivery.channel).observe(
-                (now - delivery.event_time).total_seconds()
+            metrics.COMMIT_TO_DELIVERY.labels(row.channel).observe(
+                (now - row.event_time).total_seconds()
             )
         logger.info(
             "delivery_attempted",
-            delivery_id=str(delivery.id),
-            channel=delivery.channel,
-            kind=delivery.kind,
+            delivery_id=str(row.id),
+            channel=row.channel,
+            kind=row.kind,
             outcome=result.outcome.value,
-            attempt=delivery.attempt_count,
+            attempt=row.attempt_count,
             status_code=result.status_code,
             error=result.error,
-            event_id=str(delivery.event_id),
-            correlationid=delivery.correlation_id,
-            trace_id=trace_id_of(delivery.traceparent),
+            event_id=str(row.event_id),
+            correlationid=row.correlation_id,
+            trace_id=trace_id_of(row.traceparent),
         )
-
-
-# executemany: SET takes every key of a row but delivery_id, which the WHERE binds.
-_DELIVERIES = cast(Table, Delivery.__table__)
-_APPLY_CHANGES = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"))
-
-
-def _change(delivery: Delivery, now: datetime, **values: Any) -> dict[str, Any]:
-    """One row of an executemany UPDATE: every row sets the same columns."""
-    row: dict[str, Any] = {
-        "delivery_id": delivery.id,
-        "status": DeliveryStatus.PENDING.value,
-        "due_at": delivery.due_at,
-        "claimed_until": None,
-        "attempt_count": delivery.attempt_count,
-        "last_error": delivery.last_error,
-        "last_status_code": delivery.last_status_code,
-        "delivered_at": None,
-        "updated_at": now,
-    }
-    for key, value in values.items():
-        row[key] = value.value if isinstance(value, DeliveryStatus) else value
-    return row
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:

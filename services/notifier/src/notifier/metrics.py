@@ -24,3 +24,8 @@ COMMIT_TO_DELIVERY = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600),
 )
 DUE_BACKLOG = Gauge("notifier_due_backlog", "Deliveries due and not yet sent", ["channel"])
+CLAIM_OUTCOMES = Counter(
+    "notifier_claim_outcomes_total",
+    "Due deliveries a claim did not send: cancelled, deferred, or unsendable (failed alone)",
+    ["channel", "outcome"],
+)

@@ -50,7 +50,12 @@ class Settings(BaseSettings):
     dead_letter_exchange_name: str | None = Field(None, alias="NOTIFIER_DEAD_LETTER_EXCHANGE")
     dead_letter_queue_name: str | None = Field(None, alias="NOTIFIER_DEAD_LETTER_QUEUE")
     retry_queue_prefix_name: str | None = Field(None, alias="NOTIFIER_RETRY_QUEUE_PREFIX")
-    prefetch: int = Field(32, alias="NOTIFIER_PREFETCH", ge=1)
+    # Events handled in one transaction at most; the consumer takes what has arrived
+    # while the previous batch ran, so a quiet queue is handled one event at a time.
+    consume_batch_size: int = Field(100, alias="NOTIFIER_CONSUME_BATCH_SIZE", ge=1)
+    # Unacknowledged messages the broker lets this process hold: two batches, so the
+    # next one is already here while one is being written.
+    prefetch: int = Field(200, alias="NOTIFIER_PREFETCH", ge=1)
     # One wait queue per delay; a message that failed transiently len(delays) times
     # more goes to the dead-letter queue.
     consume_retry_delays_seconds: list[float] = Field(

@@ -7,8 +7,8 @@ from uuid import UUID
 from notifier_testing import (
     T0,
     NoticeSpec,
-    context_of,
     envelope,
+    handle,
     recipient_updated,
     wire_bytes,
 )
@@ -16,12 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notices_contracts import RecipientUpdatedV1
-from notifier.handlers.notices import (
-    handle_notice_archived,
-    handle_notice_published,
-    handle_notice_read,
-)
-from notifier.handlers.recipients import handle_recipient_updated
 from notifier.ids import delivery_id
 from notifier.store.db import SessionFactory
 from notifier.store.models import Delivery, Preferences, Recipient, WebhookEndpoint
@@ -30,22 +24,22 @@ from notifier.store.models import Delivery, Preferences, Recipient, WebhookEndpo
 async def _directory(session: AsyncSession, *users: UUID, **options: object) -> None:
     for user in users:
         event = envelope(recipient_updated(user, **options))  # type: ignore[arg-type]
-        await handle_recipient_updated(session, data=event.data, context=context_of(event), now=T0)
+        await handle(session, event, now=T0)
 
 
 async def _publish(session: AsyncSession, notice: NoticeSpec) -> None:
     event = envelope(notice.published())
-    await handle_notice_published(session, data=event.data, context=context_of(event), now=T0)
+    await handle(session, event, now=T0)
 
 
 async def _read(session: AsyncSession, notice: NoticeSpec, user: UUID) -> None:
     event = envelope(notice.read(user))
-    await handle_notice_read(session, data=event.data, context=context_of(event), now=T0)
+    await handle(session, event, now=T0)
 
 
 async def _archive(session: AsyncSession, notice: NoticeSpec) -> None:
     event = envelope(notice.archived())
-    await handle_notice_archived(session, data=event.data, context=context_of(event), now=T0)
+    await handle(session, event, now=T0)
 
 
 async def _ledger(session: AsyncSession) -> list[Delivery]:
@@ -118,7 +112,7 @@ async def test_publish_adds_a_webhook_per_subscribed_endpoint(
                 )
             )
         event = envelope(notice.published())
-        await handle_notice_published(session, data=event.data, context=context_of(event), now=T0)
+        await handle(session, event, now=T0)
         [webhook] = await _ledger(session)
     assert webhook.target_id == subscribed
     assert webhook.body == wire_bytes(event)
@@ -216,9 +210,7 @@ async def test_an_older_recipient_update_does_not_overwrite_a_newer_one(
     older = envelope(recipient_updated(ann, email="old@example.org"), time=T0 - timedelta(hours=1))
     async with session_factory.begin() as session:
         for event in (newer, older):
-            await handle_recipient_updated(
-                session, data=event.data, context=context_of(event), now=T0
-            )
+            await handle(session, event, now=T0)
         recipient = await session.get(Recipient, ann)
     assert recipient is not None
     assert recipient.email == "new@example.org"
@@ -238,9 +230,7 @@ async def test_a_recipient_known_only_after_the_publish_still_gets_email_and_rem
         await _directory(session, ann)
         await _publish(session, notice)
         for _ in range(2):  # the second is a redelivery (the inbox would drop it): no change
-            await handle_recipient_updated(
-                session, data=late.data, context=context_of(late), now=T0
-            )
+            await handle(session, late, now=T0)
             bob_emails = await _emails_of(session, bob)
             assert bob_emails == [("notice", T0), ("reminder", T0 + timedelta(seconds=60))]
         [bob_notice] = [
@@ -319,15 +309,11 @@ async def test_a_user_who_gains_an_email_later_gets_the_live_notice(
     )
     no_email = envelope(without_email, time=T0)
     async with session_factory.begin() as session:
-        await handle_recipient_updated(
-            session, data=no_email.data, context=context_of(no_email), now=T0
-        )
+        await handle(session, no_email, now=T0)
         await _publish(session, notice)
         assert await _ledger(session) == []
         gained = envelope(recipient_updated(ann), time=T0 + timedelta(minutes=5))
-        await handle_recipient_updated(
-            session, data=gained.data, context=context_of(gained), now=T0
-        )
+        await handle(session, gained, now=T0)
         assert await _emails_of(session, ann) == [("notice", T0)]
 
 
@@ -341,7 +327,5 @@ async def test_an_older_update_arriving_late_creates_nothing(
     async with session_factory.begin() as session:
         await _publish(session, notice)
         for event in (newer, older):
-            await handle_recipient_updated(
-                session, data=event.data, context=context_of(event), now=T0
-            )
+            await handle(session, event, now=T0)
         assert await _ledger(session) == []

@@ -5,13 +5,11 @@ import uuid
 from datetime import UTC, datetime
 
 from integration_harness import eventually, migrated
-from notifier_testing import NoticeSpec, context_of, envelope, recipient_updated
+from notifier_testing import NoticeSpec, envelope, handle, recipient_updated
 from sqlalchemy import func, select
 
 from notifier.channels.fakes import FakeEmailChannel, FakeWebhookChannel
 from notifier.dispatcher import Dispatcher, DispatchPolicy
-from notifier.handlers.notices import handle_notice_published
-from notifier.handlers.recipients import handle_recipient_updated
 from notifier.store.db import create_engine, create_session_factory
 from notifier.store.models import Channel, Delivery
 
@@ -27,11 +25,9 @@ async def test_replicas_claim_disjoint_deliveries_with_skip_locked(database_url:
     async with sessions.begin() as session:
         for user in users:
             event = envelope(recipient_updated(user))
-            await handle_recipient_updated(
-                session, data=event.data, context=context_of(event), now=now
-            )
+            await handle(session, event, now=now)
         event = envelope(NoticeSpec(users, published_at=now).published())
-        await handle_notice_published(session, data=event.data, context=context_of(event), now=now)
+        await handle(session, event, now=now)
 
     channels = [FakeEmailChannel(), FakeEmailChannel()]
     policy = DispatchPolicy(concurrency={Channel.EMAIL: 4, Channel.WEBHOOK: 4})

@@ -22,29 +22,29 @@ from notifier.topology import ATTEMPT_HEADER, ERROR_HEADER, REASON_HEADER, Topol
 class Bus:
     broker: RabbitBroker
     topology: Topology
+    consumer: EventConsumer
     dead: list[RabbitMessage] = field(default_factory=list)
     waiting: dict[str, list[RabbitMessage]] = field(default_factory=dict)
-    woken: int = 0
+    woken: list[None] = field(default_factory=list)
 
     async def publish(self, body: bytes, **properties: Any) -> None:
+        """Publish, then wait until the consumer's batcher settled it."""
         await self.broker.publish(body, queue=self.topology.queue.name, **properties)
+        await self.consumer.settled()
 
 
 def _bus(session_factory: Any, clock: FakeClock) -> Bus:
     topology = build_topology(Settings(NOTIFIER_QUEUE=f"unit.{uuid.uuid4().hex[:8]}"))
     broker = RabbitBroker()
-    bus = Bus(broker, topology)
-
-    def woken() -> None:
-        bus.woken += 1
-
+    woken: list[None] = []
     consumer = EventConsumer(
         broker=broker,
         topology=topology,
         session_factory=session_factory,
         clock=clock,
-        on_committed=woken,
+        on_committed=lambda: woken.append(None),
     )
+    bus = Bus(broker, topology, consumer, woken=woken)
     broker.include_router(build_events_router(topology=topology, consumer=consumer))
 
     @broker.subscriber(topology.dead_letter_queue, topology.dead_letter_exchange)
@@ -68,6 +68,7 @@ async def bus(session_factory: SessionFactory, clock: FakeClock) -> AsyncIterato
     bus = _bus(session_factory, clock)
     async with TestRabbitBroker(bus.broker):
         yield bus
+    await bus.consumer.aclose()
 
 
 async def _count(session_factory: SessionFactory, model: Any) -> int:
@@ -87,7 +88,7 @@ async def test_an_event_delivered_three_times_is_handled_once(
     assert await _count(session_factory, InboxEvent) == 2
     assert await _count(session_factory, Delivery) == 1
     assert await _count(session_factory, Recipient) == 1
-    assert bus.woken == 2
+    assert len(bus.woken) == 2
     assert bus.dead == []
 
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from notices_contracts import CloudEvent
@@ -27,3 +27,14 @@ class EventContext:
             traceparent=event.traceparent,
             body=body,
         )
+
+
+DataT = TypeVar("DataT")
+
+
+@dataclass(frozen=True, slots=True)
+class Received(Generic[DataT]):
+    """One event of a batch: its validated data and its context."""
+
+    data: DataT
+    context: EventContext

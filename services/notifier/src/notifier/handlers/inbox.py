@@ -1,22 +1,38 @@
 """The inbox: an event id is handled once; a duplicate changes nothing."""
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import cast
+from uuid import UUID
 
-from sqlalchemy import CursorResult
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.handlers.context import EventContext
 from notifier.store.models import InboxEvent
 from notifier.store.upsert import insert
 
+_INBOX = cast(Table, InboxEvent.__table__)
 
-async def record_in_inbox(session: AsyncSession, *, context: EventContext, now: datetime) -> bool:
-    """True when the event is new; must run in the transaction of the event's effects."""
+
+async def record_in_inbox(
+    session: AsyncSession, *, contexts: Sequence[EventContext], now: datetime
+) -> set[UUID]:
+    """The ids among ``contexts`` seen for the first time.
+
+    Must run in the transaction of their effects.
+    """
+    if not contexts:
+        return set()
     statement = (
-        insert(session, InboxEvent)
-        .values(event_id=context.event_id, event_type=context.event_type, received_at=now)
+        insert(session, _INBOX)
+        .values(
+            [
+                {"event_id": c.event_id, "event_type": c.event_type, "received_at": now}
+                for c in contexts
+            ]
+        )
         .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(_INBOX.c.event_id)
     )
-    result = cast("CursorResult[Any]", await session.execute(statement))
-    return bool(result.rowcount)
+    return set((await session.scalars(statement)).all())

@@ -1,42 +1,122 @@
-"""recipient.updated: the local directory of where each user can be reached."""
+"""recipient.updated: the local directory of where each user can be reached.
 
+The newest update of a user wins whatever order they arrive in. A user who becomes
+reachable by email (new with an address and active, gains an address, or becomes
+active) gets every live notice whose frozen audience holds them: events of different
+aggregates are not ordered, so the notice.published that names them may have come
+first and found no way to email them.
+"""
+
+from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
+from uuid import UUID
 
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notices_contracts import RecipientUpdatedV1
-from notifier.handlers.context import EventContext
-from notifier.handlers.notices import deliver_to_latecomer
-from notifier.store.models import Recipient
+from notifier.handlers.context import EventContext, Received
+from notifier.handlers.notices import lock_audiences
+from notifier.ledger import creation, facts
+from notifier.ledger.creation import LedgerChange
+from notifier.ledger.rules import RecipientFacts, reachable_by_email
+from notifier.store.models import Notice, NoticeAudience, Recipient
 from notifier.store.upsert import insert
 
-
-def _reachable_by_email(recipient: Recipient | None) -> bool:
-    return recipient is not None and bool(recipient.email) and recipient.is_active
+_RECIPIENTS = cast(Table, Recipient.__table__)
+_NOTICES = cast(Table, Notice.__table__)
+_AUDIENCE = cast(Table, NoticeAudience.__table__)
 
 
 async def handle_recipient_updated(
-    session: AsyncSession, *, data: RecipientUpdatedV1, context: EventContext, now: datetime
-) -> None:
-    before = _reachable_by_email(await session.get(Recipient, data.user_id))
-    values = {
-        "email": data.email,
-        "display_name": data.display_name,
-        "timezone": data.timezone,
-        "locale": data.locale,
-        "is_active": data.is_active,
-        "source_time": context.time,
-    }
-    statement = insert(session, Recipient).values(user_id=data.user_id, **values)
+    session: AsyncSession, *, events: Sequence[Received[RecipientUpdatedV1]], now: datetime
+) -> LedgerChange:
+    await lock_audiences(session, exclusive=True)
+    user_ids = [event.data.user_id for event in events]
+    before = await facts.recipients(session, user_ids)
+    statement = insert(session, _RECIPIENTS)
     # An older update arriving late must not overwrite a newer one.
     statement = statement.on_conflict_do_update(
         index_elements=["user_id"],
-        set_=values,
-        where=Recipient.source_time <= context.time,
+        set_={
+            name: statement.excluded[name]
+            for name in ("email", "display_name", "timezone", "locale", "is_active", "source_time")
+        },
+        where=_RECIPIENTS.c.source_time <= statement.excluded.source_time,
     )
-    await session.execute(statement)
-    after = _reachable_by_email(await session.get(Recipient, data.user_id, populate_existing=True))
-    # Events of different aggregates are not ordered: the notice.published that
-    # names this user may have come first and found no way to email them.
-    if after and not before:
-        await deliver_to_latecomer(session, user_id=data.user_id, context=context, now=now)
+    await session.execute(
+        statement,
+        [
+            {
+                "user_id": event.data.user_id,
+                "email": event.data.email,
+                "display_name": event.data.display_name,
+                "timezone": event.data.timezone,
+                "locale": event.data.locale,
+                "is_active": event.data.is_active,
+                "source_time": event.context.time,
+            }
+            for event in events
+        ],
+    )
+    after = await facts.recipients(session, user_ids)
+    latecomers = {
+        user_id
+        for user_id in user_ids
+        if reachable_by_email(after.get(user_id)) and not reachable_by_email(before.get(user_id))
+    }
+    if not latecomers:
+        return LedgerChange()
+    context_of = {event.data.user_id: event.context for event in events}
+    return LedgerChange(
+        created=await _deliver_to_latecomers(
+            session, latecomers=latecomers, after=after, context_of=context_of, now=now
+        )
+    )
+
+
+async def _deliver_to_latecomers(
+    session: AsyncSession,
+    *,
+    latecomers: set[UUID],
+    after: dict[UUID, RecipientFacts],
+    context_of: dict[UUID, EventContext],
+    now: datetime,
+) -> int:
+    """Email each user every live notice of whose audience they are.
+
+    Live: published and not archived; the rules leave out what they have read or what
+    is past its visibility. The rows are the ones the publish path makes (same ids),
+    so any that exist already stay as they are.
+    """
+    audience = await session.execute(
+        select(_AUDIENCE.c.notice_id, _AUDIENCE.c.user_id)
+        .join(_NOTICES, _NOTICES.c.notice_id == _AUDIENCE.c.notice_id)
+        .where(
+            _AUDIENCE.c.user_id.in_(latecomers),
+            _NOTICES.c.published_at.is_not(None),
+            _NOTICES.c.archived_at.is_(None),
+        )
+    )
+    owed = [(row.notice_id, row.user_id) for row in audience]
+    if not owed:
+        return 0
+    notices = await facts.notices(session, (notice_id for notice_id, _ in owed))
+    preferences = await facts.preferences(session, latecomers)
+    reads = await facts.reads_among(session, owed)
+    rows = [
+        row
+        for notice_id, user_id in owed
+        if (notice_id, user_id) not in reads
+        for row in creation.email_rows(
+            notices[notice_id],
+            user_ids=[user_id],
+            recipients=after,
+            preferences=preferences,
+            reads=reads,
+            context=context_of[user_id],
+            now=now,
+        )
+    ]
+    return await creation.save(session, rows)

@@ -1,21 +1,32 @@
-"""The events subscriber: parse, dedupe through the inbox, dispatch to a handler.
+"""The events subscriber: parse, batch, dedupe through the inbox, hand to the handlers.
+
+Messages are acknowledged by hand (``AckPolicy.MANUAL``). The subscriber only
+queues each message; one batcher takes everything that arrived while the previous
+batch was written (up to ``batch_size``) and handles it in one transaction: the
+inbox inserts and every effect, then it acknowledges each message. If the batch
+fails, each of its events is tried alone in a transaction of its own, so a poison
+message never takes its neighbours with it.
 
 Every message is settled exactly once: acknowledged after its effects committed,
 after it was ignored (unknown type or version), or after a copy went to the
 dead-letter queue (contract violation, retries exhausted) or to a delayed-retry
-wait queue (anything else, e.g. the database being down). Only a failure to
-publish that copy leaves the message to FastStream, which rejects it into the
-queue's dead-letter exchange.
+wait queue (anything else, e.g. the database being down). A message whose copy
+could not be published is rejected into the queue's dead-letter exchange. A
+process that dies holds no acknowledged-but-unwritten message: the broker
+redelivers what it had not acknowledged, and the inbox makes that harmless.
 """
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from faststream import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from notices_contracts import (
     NOTICE_ARCHIVED_V1,
@@ -27,7 +38,7 @@ from notices_contracts import (
     parse_event,
 )
 from notifier import metrics
-from notifier.handlers.context import EventContext
+from notifier.handlers.context import EventContext, Received
 from notifier.handlers.inbox import record_in_inbox
 from notifier.handlers.notices import (
     handle_notice_archived,
@@ -46,24 +57,18 @@ from notifier.topology import (
 )
 
 Clock = Callable[[], datetime]
-Handler = Callable[[AsyncSession, CloudEvent[Any], EventContext, datetime], Awaitable[object]]
+Handler = Callable[..., Awaitable[object]]
 
 RETRIES_EXHAUSTED = "retries_exhausted"
 MAX_ERROR_HEADER_LENGTH = 1000
 
+# In this order within a batch: recipients first, so that the exclusive audience lock
+# comes before any shared one (see ``handlers.notices.lock_audiences``).
 HANDLERS: dict[str, Handler] = {
-    RECIPIENT_UPDATED_V1.type: lambda session, event, context, now: handle_recipient_updated(
-        session, data=event.data, context=context, now=now
-    ),
-    NOTICE_PUBLISHED_V1.type: lambda session, event, context, now: handle_notice_published(
-        session, data=event.data, context=context, now=now
-    ),
-    NOTICE_READ_V1.type: lambda session, event, context, now: handle_notice_read(
-        session, data=event.data, context=context, now=now
-    ),
-    NOTICE_ARCHIVED_V1.type: lambda session, event, context, now: handle_notice_archived(
-        session, data=event.data, context=context, now=now
-    ),
+    RECIPIENT_UPDATED_V1.type: handle_recipient_updated,
+    NOTICE_PUBLISHED_V1.type: handle_notice_published,
+    NOTICE_READ_V1.type: handle_notice_read,
+    NOTICE_ARCHIVED_V1.type: handle_notice_archived,
 }
 
 logger = structlog.get_logger("notifier.consumer")
@@ -71,6 +76,13 @@ logger = structlog.get_logger("notifier.consumer")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    message: RabbitMessage
+    event: CloudEvent[Any]
+    context: EventContext
 
 
 class EventConsumer:
@@ -82,53 +94,139 @@ class EventConsumer:
         session_factory: SessionFactory,
         clock: Clock = utc_now,
         on_committed: Callable[[], None] = lambda: None,
+        batch_size: int = 100,
     ) -> None:
         self._broker = broker
         self._topology = topology
         self._session_factory = session_factory
         self._clock = clock
         self._on_committed = on_committed
+        self._batch_size = batch_size
+        self._arrived: asyncio.Queue[RabbitMessage] = asyncio.Queue()
+        self._batcher: asyncio.Task[None] | None = None
 
-    async def consume(self, message: RabbitMessage) -> None:
-        body = message.body
-        log = logger.bind(
-            message_id=message.message_id, routing_key=message.raw_message.routing_key
-        )
-        try:
-            event = parse_event(body)
-        except ContractError as error:
-            if error.is_unknown_event:
-                metrics.EVENTS_CONSUMED.labels(message.raw_message.type or "?", "ignored").inc()
-                log.info("event_ignored", reason=error.code.value, detail=error.detail)
-                return
-            await self._dead_letter(message, reason=error.code.value, error=error.detail)
-            return
+    async def receive(self, message: RabbitMessage) -> None:
+        """Queue one message for the next batch; the subscriber's whole job."""
+        if self._batcher is None or self._batcher.done():
+            self._batcher = asyncio.create_task(self._run(), name="consume-batcher")
+        self._arrived.put_nowait(message)
 
-        log = log.bind(
-            event_id=str(event.id),
-            event_type=event.type,
-            correlationid=event.correlationid,
-            trace_id=trace_id_of(event.traceparent),
-        )
-        try:
-            handled = await self._handle(event, body)
-        except Exception as error:
-            log.warning("event_failed", error=repr(error), attempt=_attempt(message))
-            await self._retry_later(message, error=error)
+    async def settled(self) -> None:
+        """Until every message received so far is settled (tests, and a graceful stop)."""
+        await self._arrived.join()
+
+    async def aclose(self) -> None:
+        if self._batcher is not None:
+            self._batcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._batcher
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._arrived.get()]
+            while len(batch) < self._batch_size and not self._arrived.empty():
+                batch.append(self._arrived.get_nowait())
+            try:
+                await self.consume(batch)
+            except Exception:
+                # Never reached by design (each message is settled above); a bug must not
+                # stop the batcher, and unsettled messages come back when the channel closes.
+                logger.exception("consume_batch_crashed", messages=len(batch))
+            finally:
+                for _ in batch:
+                    self._arrived.task_done()
+
+    async def consume(self, messages: Sequence[RabbitMessage]) -> None:
+        """Settle every message of one batch."""
+        parsed: list[_Parsed] = []
+        for message in messages:
+            item = await self._parse(message)
+            if item is not None:
+                parsed.append(item)
+        if not parsed:
             return
-        metrics.EVENTS_CONSUMED.labels(event.type, "handled" if handled else "duplicate").inc()
-        log.info("event_handled" if handled else "event_duplicate")
+        try:
+            handled = await self._handle(parsed)
+        except Exception:
+            logger.warning("consume_batch_failed", events=len(parsed), exc_info=True)
+            handled = set()
+            for item in parsed:
+                try:
+                    handled |= await self._handle([item])
+                except Exception as error:
+                    self._log(item).warning(
+                        "event_failed", error=repr(error), attempt=_attempt(item.message)
+                    )
+                    await self._settle(item.message, self._retry_later(item.message, error=error))
+                    continue
+                await self._ack_handled(item, item.event.id in handled)
+        else:
+            for item in parsed:
+                await self._ack_handled(item, item.event.id in handled)
         if handled:
             self._on_committed()
 
-    async def _handle(self, event: CloudEvent[Any], body: bytes) -> bool:
-        context = EventContext.of(event, body)
+    async def _parse(self, message: RabbitMessage) -> _Parsed | None:
+        """The event, or None once a message that holds none is settled."""
+        try:
+            event = parse_event(message.body)
+        except ContractError as error:
+            if error.is_unknown_event:
+                metrics.EVENTS_CONSUMED.labels(message.raw_message.type or "?", "ignored").inc()
+                logger.info(
+                    "event_ignored",
+                    message_id=message.message_id,
+                    reason=error.code.value,
+                    detail=error.detail,
+                )
+                await message.ack()
+            else:
+                await self._settle(
+                    message, self._dead_letter(message, reason=error.code.value, error=error.detail)
+                )
+            return None
+        return _Parsed(message, event, EventContext.of(event, message.body))
+
+    async def _handle(self, items: Sequence[_Parsed]) -> set[Any]:
+        """One transaction: the inbox and the effects of every new event; returns their ids."""
         now = self._clock()
+        unique = list({item.event.id: item for item in items}.values())
         async with self._session_factory.begin() as session:
-            if not await record_in_inbox(session, context=context, now=now):
-                return False
-            await HANDLERS[event.type](session, event, context, now)
-        return True
+            new = await record_in_inbox(session, contexts=[i.context for i in unique], now=now)
+            by_type: defaultdict[str, list[Received[Any]]] = defaultdict(list)
+            for item in unique:
+                if item.event.id in new:
+                    by_type[item.event.type].append(Received(item.event.data, item.context))
+            for event_type, handler in HANDLERS.items():
+                if by_type[event_type]:
+                    await handler(session, events=by_type[event_type], now=now)
+        return new
+
+    async def _ack_handled(self, item: _Parsed, handled: bool) -> None:
+        outcome = "handled" if handled else "duplicate"
+        metrics.EVENTS_CONSUMED.labels(item.event.type, outcome).inc()
+        self._log(item).info(f"event_{outcome}")
+        await item.message.ack()
+
+    def _log(self, item: _Parsed) -> Any:
+        return logger.bind(
+            message_id=item.message.message_id,
+            routing_key=item.message.raw_message.routing_key,
+            event_id=str(item.event.id),
+            event_type=item.event.type,
+            correlationid=item.event.correlationid,
+            trace_id=trace_id_of(item.event.traceparent),
+        )
+
+    async def _settle(self, message: RabbitMessage, republish: Awaitable[None]) -> None:
+        """Acknowledge once the copy is out; reject (to the queue's DLX) if it could not go."""
+        try:
+            await republish
+        except Exception:
+            logger.exception("republish_failed", message_id=message.message_id)
+            await message.reject(requeue=False)
+            return
+        await message.ack()
 
     async def _retry_later(self, message: RabbitMessage, *, error: Exception) -> None:
         attempt = _attempt(message)
@@ -194,11 +292,11 @@ def build_events_router(*, topology: Topology, consumer: EventConsumer) -> Rabbi
 
     @router.subscriber(
         topology.queue,
-        ack_policy=AckPolicy.REJECT_ON_ERROR,
+        ack_policy=AckPolicy.MANUAL,
         title="notifier.events",
         description="Every v1 notices event the notifier handles.",
     )
     async def on_event(message: RabbitMessage) -> None:
-        await consumer.consume(message)
+        await consumer.receive(message)
 
     return router

@@ -125,6 +125,9 @@ class Notice(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     url: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None]
+    # Messages to people are due from visible_from and owed no longer after visible_until.
+    visible_from: Mapped[datetime | None]
+    visible_until: Mapped[datetime | None]
     remind_after_seconds: Mapped[int | None] = mapped_column(Integer)
     archived_at: Mapped[datetime | None]
 
@@ -177,6 +180,9 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(16))
     due_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None]
+    # The fencing token of the claim that holds the row: a send's result is recorded only
+    # while its claim still holds it, never after a re-claim or a cancel.
+    claim_token: Mapped[UUID | None] = mapped_column(Uuid)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     last_status_code: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,324 @@
+"""Claim, lease and record: how a due delivery is handed to a sender and settled.
+
+A claim takes due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so dispatchers
+share the work), re-checks each against the rules under today's facts, and leases
+what is to be sent to a fresh fencing token. A result is recorded only while the
+row is still pending under that token: a row cancelled in flight, or re-claimed
+after its lease ran out, keeps what happened to it since, and only the attempt is
+added to its history. A row that cannot be turned into a message fails alone, with
+the reason in ``last_error``; the rest of the claim goes on.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, NamedTuple, cast
+from uuid import UUID, uuid4
+
+from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier.channels.base import Outcome, SendResult
+from notifier.ledger import facts
+from notifier.ledger.cancel import CancelReason
+from notifier.ledger.rules import NoticeFacts, PreferenceFacts, RecipientFacts, email_schedule
+from notifier.store.models import (
+    Attempt,
+    Channel,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    WebhookEndpoint,
+)
+from notifier.store.upsert import insert
+
+_DELIVERIES = cast(Table, Delivery.__table__)
+_ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
+_ATTEMPTS = cast(Table, Attempt.__table__)
+
+
+class DueRow(NamedTuple):
+    """What a sender and the recorder need of a claimed delivery."""
+
+    id: UUID
+    notice_id: UUID
+    channel: str
+    kind: str
+    target_id: UUID
+    attempt_count: int
+    due_at: datetime
+    last_error: str | None
+    last_status_code: int | None
+    urgent: bool
+    body: bytes | None
+    event_id: UUID
+    event_time: datetime
+    correlation_id: str | None
+    traceparent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EmailFacts:
+    """What an email's message is made of: the notice and its recipient as they are now."""
+
+    notice: NoticeFacts
+    recipient: RecipientFacts
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookFacts:
+    url: str
+    secrets: tuple[str, ...]
+
+
+class UnsendableError(Exception):
+    """This delivery can never become a message (e.g. a link that is not http(s))."""
+
+
+class ClaimFate(StrEnum):
+    SENT = "sent"
+    DEFERRED = "deferred"
+    CANCELLED = "cancelled"
+    UNSENDABLE = "unsendable"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    row: DueRow
+    token: UUID
+    message: Any  # what the dispatcher's ``prepare`` made of the row
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimReport:
+    claimed: list[Claimed]
+    fates: dict[ClaimFate, int]
+
+
+Prepare = Callable[[DueRow, EmailFacts | WebhookFacts], Any]
+
+
+def _due_query(channel: Channel, now: datetime, limit: int) -> Any:
+    query = (
+        select(*(_DELIVERIES.c[name] for name in DueRow._fields))
+        .where(
+            _DELIVERIES.c.status == DeliveryStatus.PENDING.value,
+            _DELIVERIES.c.channel == channel.value,
+            _DELIVERIES.c.due_at <= now,
+            or_(_DELIVERIES.c.claimed_until.is_(None), _DELIVERIES.c.claimed_until < now),
+        )
+        .order_by(_DELIVERIES.c.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if channel is Channel.WEBHOOK:
+        # A disabled endpoint's deliveries wait until it is enabled again.
+        enabled = select(_ENDPOINTS.c.id).where(_ENDPOINTS.c.enabled.is_(True))
+        query = query.where(_DELIVERIES.c.target_id.in_(enabled))
+    return query
+
+
+async def _email_facts(
+    session: AsyncSession, rows: Sequence[DueRow]
+) -> tuple[
+    dict[UUID, NoticeFacts],
+    dict[UUID, RecipientFacts],
+    dict[UUID, PreferenceFacts],
+    set[tuple[UUID, UUID]],
+]:
+    users = [row.target_id for row in rows]
+    reminders = [(r.notice_id, r.target_id) for r in rows if r.kind == DeliveryKind.REMINDER]
+    return (
+        await facts.notices(session, (row.notice_id for row in rows)),
+        await facts.recipients(session, users),
+        await facts.preferences(session, users),
+        await facts.reads_among(session, reminders) if reminders else set(),
+    )
+
+
+async def _webhook_facts(session: AsyncSession, rows: Sequence[DueRow]) -> dict[UUID, WebhookFacts]:
+    found = await session.execute(
+        select(_ENDPOINTS.c.id, _ENDPOINTS.c.url, _ENDPOINTS.c.secrets).where(
+            _ENDPOINTS.c.id.in_({row.target_id for row in rows})
+        )
+    )
+    return {row.id: WebhookFacts(row.url, tuple(row.secrets)) for row in found}
+
+
+def _fate_of_email(
+    row: DueRow,
+    notices: dict[UUID, NoticeFacts],
+    recipients: dict[UUID, RecipientFacts],
+    preferences: dict[UUID, PreferenceFacts],
+    reads: set[tuple[UUID, UUID]],
+    now: datetime,
+) -> EmailFacts | datetime | CancelReason:
+    notice = notices.get(row.notice_id)
+    if notice is None:  # rows are made from a notice's facts; a vanished one is owed nothing
+        return CancelReason.ARCHIVED
+    recipient = recipients.get(row.target_id)
+    fate = email_schedule(
+        kind=DeliveryKind(row.kind),
+        notice=notice,
+        recipient=recipient,
+        prefs=preferences.get(row.target_id),
+        has_read=(row.notice_id, row.target_id) in reads,
+        now=now,
+    )
+    if isinstance(fate, CancelReason):
+        return fate
+    if fate > now:
+        return fate
+    assert recipient is not None  # email_schedule cancels an unknown recipient
+    return EmailFacts(notice, recipient)
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    channel: Channel,
+    limit: int,
+    now: datetime,
+    lease_seconds: float,
+    prepare: Prepare,
+) -> ClaimReport:
+    """Lease up to ``limit`` due rows to one token; cancel, defer or fail the rest."""
+    rows = [DueRow._make(row) for row in await session.execute(_due_query(channel, now, limit))]
+    if not rows:
+        return ClaimReport([], {})
+    fates: dict[UUID, EmailFacts | WebhookFacts | datetime | CancelReason]
+    if channel is Channel.EMAIL:
+        email_facts = await _email_facts(session, rows)
+        fates = {row.id: _fate_of_email(row, *email_facts, now) for row in rows}
+    else:
+        endpoints = await _webhook_facts(session, rows)
+        fates = {
+            row.id: endpoints.get(row.target_id, CancelReason.ENDPOINT_DELETED) for row in rows
+        }
+    token, lease = uuid4(), now + timedelta(seconds=lease_seconds)
+    claimed: list[Claimed] = []
+    counts: dict[ClaimFate, int] = {}
+    changes: list[dict[str, Any]] = []
+    for row in rows:
+        fate = fates[row.id]
+        if isinstance(fate, CancelReason):
+            kind = ClaimFate.CANCELLED
+            changes.append(
+                _change(row, now, status=DeliveryStatus.CANCELLED, last_error=fate.value)
+            )
+        elif isinstance(fate, datetime):
+            kind = ClaimFate.DEFERRED
+            changes.append(_change(row, now, due_at=fate))
+        else:
+            try:
+                message = prepare(row, fate)
+            except UnsendableError as error:
+                kind = ClaimFate.UNSENDABLE
+                changes.append(
+                    _change(row, now, status=DeliveryStatus.FAILED, last_error=str(error))
+                )
+            else:
+                kind = ClaimFate.SENT
+                attempts = row.attempt_count + 1
+                changes.append(
+                    _change(
+                        row, now, claimed_until=lease, claim_token=token, attempt_count=attempts
+                    )
+                )
+                claimed.append(Claimed(row._replace(attempt_count=attempts), token, message))
+        counts[kind] = counts.get(kind, 0) + 1
+    await session.execute(_APPLY_CLAIM, changes)
+    return ClaimReport(claimed, counts)
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """One send of a claimed delivery, as the recorder takes it."""
+
+    claimed: Claimed
+    result: SendResult
+    started_at: datetime
+    finished_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int
+    next_delay: Callable[[int, SendResult], float]  # (attempt that failed, its result) -> s
+
+
+def _settled(item: Finished, now: datetime, policy: RetryPolicy) -> dict[str, Any]:
+    row, result = item.claimed.row, item.result
+    common = {"last_error": result.error, "last_status_code": result.status_code}
+    if result.outcome is Outcome.DELIVERED:
+        return _change(row, now, status=DeliveryStatus.DELIVERED, delivered_at=now, **common)
+    if result.outcome is Outcome.GONE:
+        # The endpoint is disabled with it: the delivery waits, and enabling sends it.
+        return _change(row, now, due_at=now, **common)
+    if result.outcome is Outcome.RETRY and row.attempt_count < policy.max_attempts:
+        delay = policy.next_delay(row.attempt_count, result)
+        return _change(row, now, due_at=now + timedelta(seconds=delay), **common)
+    return _change(row, now, status=DeliveryStatus.FAILED, **common)
+
+
+async def record(
+    session: AsyncSession, *, finished: Sequence[Finished], now: datetime, policy: RetryPolicy
+) -> None:
+    """Every attempt into the history; each row's new state only under its own claim."""
+    if not finished:
+        return
+    await session.execute(
+        insert(session, _ATTEMPTS),
+        [
+            {
+                "delivery_id": item.claimed.row.id,
+                "number": item.claimed.row.attempt_count,
+                "started_at": item.started_at,
+                "finished_at": item.finished_at,
+                "outcome": item.result.outcome.value,
+                "status_code": item.result.status_code,
+                "error": item.result.error,
+            }
+            for item in finished
+        ],
+    )
+    await session.execute(
+        _APPLY_RESULT,
+        [_settled(item, now, policy) | {"fence_token": item.claimed.token} for item in finished],
+    )
+    gone = {i.claimed.row.target_id for i in finished if i.result.outcome is Outcome.GONE}
+    if gone:
+        await session.execute(
+            update(_ENDPOINTS)
+            .where(_ENDPOINTS.c.id.in_(gone))
+            .values(enabled=False, disabled_reason="410 Gone", updated_at=now)
+        )
+
+
+def _change(row: DueRow, now: datetime, **values: Any) -> dict[str, Any]:
+    """One row of an executemany UPDATE: every row sets the same columns."""
+    change: dict[str, Any] = {
+        "delivery_id": row.id,
+        "status": DeliveryStatus.PENDING.value,
+        "due_at": row.due_at,
+        "claimed_until": None,
+        "claim_token": None,
+        "attempt_count": row.attempt_count,
+        "last_error": row.last_error,
+        "last_status_code": row.last_status_code,
+        "delivered_at": None,
+        "updated_at": now,
+    }
+    for key, value in values.items():
+        change[key] = value.value if isinstance(value, DeliveryStatus) else value
+    return change
+
+
+# executemany: SET takes every key of a row but the ones the WHERE binds.
+_APPLY_CLAIM = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"))
+_APPLY_RESULT = update(_DELIVERIES).where(
+    _DELIVERIES.c.id == bindparam("delivery_id"),
+    _DELIVERIES.c.claim_token == bindparam("fence_token"),
+    _DELIVERIES.c.status == DeliveryStatus.PENDING.value,
+)

@@ -1,0 +1,99 @@
+"""The facts the rules take, read in bulk: one statement per kind of fact and batch.
+
+Every reader takes a whole batch's ids at once (chunked below the drivers' parameter
+limits) and returns plain rows, so a batch of events or of due deliveries costs a
+handful of statements however many rows it holds.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple, cast
+from uuid import UUID
+
+from sqlalchemy import Table, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notifier.ledger.rules import NoticeFacts, PreferenceFacts, RecipientFacts
+from notifier.store.models import Notice, Preferences, Read, Recipient, WebhookEndpoint
+
+# Keeps each IN (...) well below SQLite's and asyncpg's parameter limits.
+LOOKUP_CHUNK = 2000
+
+_NOTICES = cast(Table, Notice.__table__)
+_RECIPIENTS = cast(Table, Recipient.__table__)
+_PREFERENCES = cast(Table, Preferences.__table__)
+_READS = cast(Table, Read.__table__)
+_ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
+
+
+class Subscription(NamedTuple):
+    """A webhook endpoint as creation needs it: who wants which event types."""
+
+    endpoint_id: UUID
+    event_types: list[str]
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), LOOKUP_CHUNK):
+        yield items[start : start + LOOKUP_CHUNK]
+
+
+async def notices(session: AsyncSession, notice_ids: Iterable[UUID]) -> dict[UUID, NoticeFacts]:
+    columns = [_NOTICES.c[name] for name in NoticeFacts._fields]
+    found: dict[UUID, NoticeFacts] = {}
+    for chunk in _chunks(list(set(notice_ids))):
+        rows = await session.execute(select(*columns).where(_NOTICES.c.notice_id.in_(chunk)))
+        found.update((row.notice_id, NoticeFacts._make(row)) for row in rows)
+    return found
+
+
+async def recipients(session: AsyncSession, user_ids: Iterable[UUID]) -> dict[UUID, RecipientFacts]:
+    columns = [_RECIPIENTS.c[name] for name in RecipientFacts._fields]
+    found: dict[UUID, RecipientFacts] = {}
+    for chunk in _chunks(list(set(user_ids))):
+        rows = await session.execute(select(*columns).where(_RECIPIENTS.c.user_id.in_(chunk)))
+        found.update((row.user_id, RecipientFacts._make(row)) for row in rows)
+    return found
+
+
+async def preferences(
+    session: AsyncSession, user_ids: Iterable[UUID]
+) -> dict[UUID, PreferenceFacts]:
+    columns = [_PREFERENCES.c[name] for name in PreferenceFacts._fields]
+    found: dict[UUID, PreferenceFacts] = {}
+    for chunk in _chunks(list(set(user_ids))):
+        rows = await session.execute(select(*columns).where(_PREFERENCES.c.user_id.in_(chunk)))
+        found.update((row.user_id, PreferenceFacts._make(row)) for row in rows)
+    return found
+
+
+async def reads_of_notices(
+    session: AsyncSession, notice_ids: Iterable[UUID]
+) -> set[tuple[UUID, UUID]]:
+    """Every (notice id, user id) read among these notices."""
+    found: set[tuple[UUID, UUID]] = set()
+    for chunk in _chunks(list(set(notice_ids))):
+        rows = await session.execute(
+            select(_READS.c.notice_id, _READS.c.user_id).where(_READS.c.notice_id.in_(chunk))
+        )
+        found.update((row.notice_id, row.user_id) for row in rows)
+    return found
+
+
+async def reads_among(
+    session: AsyncSession, pairs: Iterable[tuple[UUID, UUID]]
+) -> set[tuple[UUID, UUID]]:
+    """Which of these (notice id, user id) pairs are read."""
+    found: set[tuple[UUID, UUID]] = set()
+    for chunk in _chunks(list(set(pairs))):
+        rows = await session.execute(
+            select(_READS.c.notice_id, _READS.c.user_id).where(
+                tuple_(_READS.c.notice_id, _READS.c.user_id).in_(chunk)
+            )
+        )
+        found.update((row.notice_id, row.user_id) for row in rows)
+    return found
+
+
+async def subscriptions(session: AsyncSession) -> list[Subscription]:
+    rows = await session.execute(select(_ENDPOINTS.c.id, _ENDPOINTS.c.event_types))
+    return [Subscription(row.id, list(row.event_types)) for row in rows]
