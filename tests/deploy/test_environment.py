@@ -13,6 +13,7 @@ from deploy_code import (
     api_env_reads,
     notifier_env_reads,
     notifier_settings_available,
+    notifier_settings_under,
     run_in_api,
     waits_for,
 )
@@ -118,19 +119,6 @@ def test_k8s_secret_placeholders_are_obvious() -> None:
     for name, secret in k8s_objects("Secret").items():
         for key, value in secret["data"].items():
             assert "CHANGE-ME" in value, f"Secret {name} key {key} looks like a real value"
-
-
-def notifier_settings_under(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> object:
-    """notifier.settings.Settings() as the notifier process would build it under ``env``."""
-    if not notifier_settings_available():
-        waits_for("notifier.settings (notifier branch, not merged)")
-    from notifier.settings import Settings
-
-    for name in notifier_env_reads():
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return Settings()
 
 
 def test_notifier_settings_accept_the_compose_and_k8s_values(
