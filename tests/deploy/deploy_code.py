@@ -202,6 +202,48 @@ def notifier_env_reads() -> dict[str, EnvRead]:
     return reads
 
 
+def notifier_settings_under(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """notifier.settings.Settings() as the notifier process would build it under ``env``."""
+    if not notifier_settings_available():
+        waits_for("notifier.settings (notifier branch, not merged)")
+    from notifier.settings import Settings
+
+    for name in notifier_env_reads():
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings()
+
+
+def notifier_roles() -> frozenset[str]:
+    from notifier.settings import Role
+
+    return frozenset(role.value for role in Role)
+
+
+def notifier_roles_under(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> frozenset[str]:
+    """The roles ``notifier run`` runs under ``env``, as the notifier's settings decide them."""
+    roles = notifier_settings_under(env, monkeypatch).roles
+    return frozenset(role.value for role in roles)
+
+
+def notifier_cli_accepts(argv: list[str]) -> bool:
+    """Whether the installed ``notifier`` command accepts ``argv`` (commands and options).
+
+    Asks for ``--help`` after them: the parser rejects an unknown option before help runs,
+    and help does nothing else (no database, no broker).
+    """
+    completed = subprocess.run(
+        [str(Path(sys.executable).with_name("notifier")), *argv, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode in {0, 2}, completed.stderr[-3000:]  # 2: a usage error
+    return completed.returncode == 0
+
+
 def notifier_setting_default(env_name: str) -> Any:
     from notifier.settings import Settings
 

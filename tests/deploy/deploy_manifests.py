@@ -21,8 +21,13 @@ RABBITMQ_DIR = DEPLOY / "rabbitmq"
 API_IMAGE = "notices-api"
 NOTIFIER_IMAGE = "notifier"
 
+# What a notifier process runs; NOTIFIER_ROLES says which of its roles.
+NOTIFIER_RUN = ["notifier", "run"]
+
 # $(NAME) in a Kubernetes env value: replaced by the kubelet with another variable's value.
 K8S_EXPANSION = re.compile(r"\$\((\w+)\)")
+# An init container that waits for a store's migrations: `sh -c "until <check>; do sleep N; done"`.
+MIGRATION_WAIT = re.compile(r"until (?P<check>[^;]+); do sleep \d+; done")
 HTTP_URL = re.compile(r"https?://[^/:'\"\s]+:(?P<port>\d+)(?P<path>/[^'\"\s)]*)")
 
 
@@ -120,6 +125,20 @@ def command_of(service: dict[str, Any]) -> list[str]:
     return shlex.split(command) if isinstance(command, str) else [str(c) for c in command]
 
 
+def compose_runs(service: dict[str, Any]) -> list[str]:
+    """What a service's container runs: its command, else its image's default."""
+    return command_of(service) or image_default_command(compose_image(service))
+
+
+def compose_notifier_processes() -> dict[str, dict[str, Any]]:
+    """The compose services that run `notifier run`, by name."""
+    return {
+        name: service
+        for name, service in compose_app_services(NOTIFIER_IMAGE).items()
+        if compose_runs(service) == NOTIFIER_RUN
+    }
+
+
 # --- Dockerfiles -------------------------------------------------------------------
 
 
@@ -188,6 +207,11 @@ def exec_form(args: str) -> list[str]:
     return parsed
 
 
+def image_default_command(image: str) -> list[str]:
+    """The command an image runs when none is given: its Dockerfile's last CMD."""
+    return exec_form(parse_dockerfile(dockerfile_for(image)).final.all("CMD")[-1])
+
+
 # --- kustomize base ----------------------------------------------------------------
 
 
@@ -236,6 +260,31 @@ def image_name(container: dict[str, Any]) -> str:
     return str(container["image"]).rsplit("/", 1)[-1].split(":", 1)[0]
 
 
+def container_runs(container: dict[str, Any]) -> list[str]:
+    """What a container runs: its command (the images set no ENTRYPOINT), else the image's CMD."""
+    command: list[str] = container.get("command") or image_default_command(image_name(container))
+    return command
+
+
+def k8s_notifier_processes() -> dict[str, dict[str, Any]]:
+    """The container of every Deployment that runs `notifier run`, by Deployment name."""
+    return {
+        name: container
+        for name, deployment in k8s_objects("Deployment").items()
+        for container in pod_spec(deployment)["containers"]
+        if image_name(container) == NOTIFIER_IMAGE and container_runs(container) == NOTIFIER_RUN
+    }
+
+
+def migration_check(container: dict[str, Any]) -> str | None:
+    """The check an init container waits to pass (``until <check>; ...``), if it waits."""
+    command = container.get("command", [])
+    if command[:2] != ["sh", "-c"] or len(command) != 3:
+        return None
+    wait = MIGRATION_WAIT.fullmatch(command[2])
+    return wait["check"] if wait else None
+
+
 def container_environment(container: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """(plain config, secret values) a container gets from envFrom and env."""
     config: dict[str, str] = {}
@@ -250,6 +299,12 @@ def container_environment(container: dict[str, Any]) -> tuple[dict[str, str], di
     for variable in container.get("env", []):
         config[variable["name"]] = str(variable.get("value", "<from valueFrom>"))
     return config, secrets
+
+
+def merged_environment(container: dict[str, Any]) -> dict[str, str]:
+    """Everything a container's process finds in its environment, config and secrets."""
+    config, secrets = container_environment(container)
+    return {**config, **secrets}
 
 
 def container_port(container: dict[str, Any], port: int | str) -> int:

@@ -16,6 +16,7 @@ from deploy_manifests import (
     compose_app_services,
     compose_environment,
     compose_image,
+    compose_notifier_processes,
     compose_one_shot_services,
     compose_services,
     published_container_ports,
@@ -60,22 +61,23 @@ def test_app_services_wait_for_their_stores_and_migrations() -> None:
                 assert service["depends_on"][migrations[0]] == {
                     "condition": "service_completed_successfully"
                 }, name
-    assert "rabbitmq" in compose_services()["notifier"]["depends_on"]
+    notifiers = compose_notifier_processes()
+    assert notifiers
+    for name, service in notifiers.items():
+        assert "rabbitmq" in service["depends_on"], name
 
 
-def test_relay_and_notifier_run_two_replicas() -> None:
+def test_relay_and_notifier_processes_run_two_replicas() -> None:
+    """Two of each show the sharing at work: relays share partitions, consumers the
+    queue, dispatchers the due deliveries (SKIP LOCKED), API replicas the requests."""
     relays = [
         s
         for s in compose_app_services(API_IMAGE).values()
         if "outbox_relay" in " ".join(command_of(s))
     ]
-    notifiers = [
-        s
-        for n, s in compose_app_services(NOTIFIER_IMAGE).items()
-        if n not in compose_one_shot_services()
-    ]
+    notifiers = list(compose_notifier_processes().values())
     assert len(relays) == 1
-    assert len(notifiers) == 1
+    assert len(notifiers) == 3, "one service per role: test_notifier_roles.py checks which"
     for service in relays + notifiers:
         assert service["deploy"]["replicas"] == 2
         assert "container_name" not in service, "a fixed container name forbids replicas"

@@ -13,6 +13,7 @@ from deploy_code import (
     api_env_reads,
     notifier_env_reads,
     notifier_settings_available,
+    notifier_settings_under,
     run_in_api,
     waits_for,
 )
@@ -26,6 +27,7 @@ from deploy_manifests import (
     image_name,
     k8s_containers,
     k8s_objects,
+    merged_environment,
 )
 
 
@@ -120,19 +122,6 @@ def test_k8s_secret_placeholders_are_obvious() -> None:
             assert "CHANGE-ME" in value, f"Secret {name} key {key} looks like a real value"
 
 
-def notifier_settings_under(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> object:
-    """notifier.settings.Settings() as the notifier process would build it under ``env``."""
-    if not notifier_settings_available():
-        waits_for("notifier.settings (notifier branch, not merged)")
-    from notifier.settings import Settings
-
-    for name in notifier_env_reads():
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return Settings()
-
-
 def test_notifier_settings_accept_the_compose_and_k8s_values(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -141,8 +130,8 @@ def test_notifier_settings_accept_the_compose_and_k8s_values(
         assert notifier_settings_under(compose_environment(service), monkeypatch), name
     for workload, _, container in k8s_containers():
         if image_name(container) == NOTIFIER_IMAGE:
-            config, secrets = container_environment(container)
-            assert notifier_settings_under({**config, **secrets}, monkeypatch), workload
+            env = merged_environment(container)
+            assert notifier_settings_under(env, monkeypatch), workload
 
 
 def test_api_settings_accept_the_k8s_values_once_the_secret_is_real() -> None:
@@ -151,8 +140,8 @@ def test_api_settings_accept_the_k8s_values_once_the_secret_is_real() -> None:
     environments = {}
     for workload, _, container in k8s_containers():
         if image_name(container) == API_IMAGE:
-            config, secrets = container_environment(container)
-            env = {k: K8S_EXPANSION.sub("10.0.0.7", v) for k, v in {**config, **secrets}.items()}
+            merged = merged_environment(container)
+            env = {k: K8S_EXPANSION.sub("10.0.0.7", v) for k, v in merged.items()}
             environments[tuple(sorted(env.items()))] = workload  # each distinct one once
     for items, workload in environments.items():
         env = dict(items)

@@ -1,11 +1,12 @@
 """The kustomize base: workloads, selectors, autoscalers, budgets, migrations."""
 
+import shlex
 import shutil
 import subprocess
 
 import pytest
 import yaml
-from deploy_code import api_setting_default
+from deploy_code import api_setting_default, notifier_cli_accepts, waits_for
 from deploy_manifests import (
     API_IMAGE,
     K8S_DIR,
@@ -17,20 +18,33 @@ from deploy_manifests import (
     k8s_objects,
     kustomization,
     labels_match,
+    migration_check,
     pod_spec,
 )
 
+# How each store says, without changing anything, whether its schema is up to date
+# (exit status 0); the migration Jobs below run the matching migrate.
+MIGRATION_CHECKS = {
+    API_IMAGE: "python manage.py migrate --check",
+    NOTIFIER_IMAGE: "notifier migrate --check",
+}
 
-def test_the_three_workloads_exist() -> None:
+
+def test_the_workloads_exist() -> None:
     deployments = k8s_objects("Deployment")
     runs = {
         name: (image_name(c), " ".join(c.get("command", [])))
         for name, d in deployments.items()
         for c in pod_spec(d)["containers"]
     }
-    assert runs["notices-api"] == (API_IMAGE, "")  # the image's default command: gunicorn
-    assert runs["relay"] == (API_IMAGE, "python manage.py outbox_relay")
-    assert runs["notifier"] == (NOTIFIER_IMAGE, "notifier run")
+    assert runs == {
+        "notices-api": (API_IMAGE, ""),  # the image's default command: gunicorn
+        "relay": (API_IMAGE, "python manage.py outbox_relay"),
+        # One per role: test_notifier_roles.py checks which runs what.
+        "notifier-consumer": (NOTIFIER_IMAGE, "notifier run"),
+        "notifier-dispatcher": (NOTIFIER_IMAGE, "notifier run"),
+        "notifier-api": (NOTIFIER_IMAGE, "notifier run"),
+    }
 
 
 def test_migrations_run_as_jobs_for_both_stores() -> None:
@@ -40,6 +54,31 @@ def test_migrations_run_as_jobs_for_both_stores() -> None:
         for c in pod_spec(d)["containers"]
     }
     assert commands == {"python manage.py migrate --no-input", "notifier migrate"}
+
+
+def test_every_deployment_waits_for_its_stores_migrations() -> None:
+    """An init container polls the store's migration check until the Job has migrated it,
+    with the main container's image and configuration: the same code, the same database."""
+    for name, deployment in k8s_objects("Deployment").items():
+        spec = pod_spec(deployment)
+        (main,) = spec["containers"]
+        waits = [
+            init
+            for init in spec.get("initContainers", [])
+            if migration_check(init) == MIGRATION_CHECKS[image_name(main)]
+        ]
+        assert len(waits) == 1, f"{name} does not wait for {MIGRATION_CHECKS[image_name(main)]}"
+        (wait,) = waits
+        assert image_name(wait) == image_name(main), name
+        assert wait["envFrom"] == main["envFrom"], name
+
+
+def test_the_notifier_has_the_migration_check_its_pods_wait_for() -> None:
+    check = shlex.split(MIGRATION_CHECKS[NOTIFIER_IMAGE])
+    assert check[:2] == ["notifier", "migrate"]
+    if not notifier_cli_accepts(check[1:]):
+        # Until then the init containers fail forever and no notifier pod starts.
+        waits_for(f"`{' '.join(check)}` in the notifier CLI (Alembic migrations, not merged)")
 
 
 def test_deployment_selectors_match_their_pods() -> None:
@@ -73,7 +112,8 @@ def test_autoscalers_target_existing_deployments() -> None:
         assert ref["name"] in deployments, name
         assert 2 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"], name
         targets.add(ref["name"])
-    assert targets == {"notices-api", "notifier"}
+    # The relay does not autoscale: the outbox partitions bound its parallelism.
+    assert targets == set(deployments) - {"relay"}
 
 
 def test_every_deployment_has_a_disruption_budget() -> None:

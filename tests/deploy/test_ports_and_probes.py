@@ -18,6 +18,7 @@ from deploy_manifests import (
     command_of,
     compose_app_services,
     compose_environment,
+    compose_notifier_processes,
     compose_one_shot_services,
     container_environment,
     dockerfile_for,
@@ -28,6 +29,7 @@ from deploy_manifests import (
     image_name,
     k8s_containers,
     k8s_objects,
+    merged_environment,
     parse_dockerfile,
     pod_spec,
 )
@@ -68,11 +70,6 @@ def notifier_port(env: dict[str, str]) -> int:
     return int(env.get(NOTIFIER_PORT, notifier_setting_default(NOTIFIER_PORT)))
 
 
-def merged(container: dict[str, Any]) -> dict[str, str]:
-    config, secrets = container_environment(container)
-    return {**config, **secrets}
-
-
 def probe_targets() -> dict[str, list[Probe]]:
     """Every HTTP probe of the Dockerfiles, compose and Kubernetes, by the process it probes."""
     targets: dict[str, list[Probe]] = {"api": [], "relay": [], "notifier": []}
@@ -92,7 +89,7 @@ def probe_targets() -> dict[str, list[Probe]]:
         kind = "notifier" if image_name(container) == NOTIFIER_IMAGE else "api"
         kind = "relay" if is_relay(container.get("command", [])) else kind
         targets[kind] += [
-            Probe(f"k8s {workload} {k}", *t, merged(container))
+            Probe(f"k8s {workload} {k}", *t, merged_environment(container))
             for k, t in http_probes(container).items()
         ]
     return targets
@@ -137,7 +134,7 @@ def test_relay_probes_hit_its_metrics_port() -> None:
     for workload, _, container in k8s_containers():
         if is_relay(container.get("command", [])):
             ports = [p["containerPort"] for p in container["ports"]]
-            assert ports == [relay_metrics_port(merged(container))], workload
+            assert ports == [relay_metrics_port(merged_environment(container))], workload
 
 
 def test_notifier_probes_hit_its_api_port_and_routes() -> None:
@@ -154,15 +151,16 @@ def test_notifier_probes_hit_its_api_port_and_routes() -> None:
     for workload, _, container in k8s_containers():
         if image_name(container) == NOTIFIER_IMAGE and container.get("ports"):
             ports = [p["containerPort"] for p in container["ports"]]
-            assert ports == [notifier_port(merged(container))], workload
+            assert ports == [notifier_port(merged_environment(container))], workload
 
 
 def test_notifier_listens_on_every_interface() -> None:
     """Kubernetes probes and Services reach the pod by its IP, not by loopback."""
     notifier_port({})  # skips until the notifier's settings exist
-    configured = compose_environment(compose_app_services(NOTIFIER_IMAGE)["notifier"])
-    host = configured.get("NOTIFIER_API_HOST", notifier_setting_default("NOTIFIER_API_HOST"))
+    host = notifier_setting_default("NOTIFIER_API_HOST")
     assert host in {"0.0.0.0", "::", ""}
+    for name, service in compose_notifier_processes().items():
+        assert compose_environment(service).get("NOTIFIER_API_HOST", host) == host, name
     for _, _, container in k8s_containers():
         if image_name(container) == NOTIFIER_IMAGE:
             config, _ = container_environment(container)

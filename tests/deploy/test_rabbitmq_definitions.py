@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from deploy_code import waits_for
-from deploy_manifests import RABBITMQ_DIR, compose_app_services, compose_environment
+from deploy_manifests import RABBITMQ_DIR, compose_environment, compose_notifier_processes
 
 DEFINITIONS = RABBITMQ_DIR / "definitions.json"
 
@@ -53,11 +53,12 @@ def declared_by_the_notifier(monkeypatch: pytest.MonkeyPatch) -> RecordingBroker
     from notifier.settings import Settings
     from notifier.topology import build_topology, declare_topology
 
-    # The names compose gives the notifier; everything else at its default.
+    # The names compose gives the notifier's consumer; everything else at its default.
     for field in Settings.model_fields.values():
         if isinstance(field.alias, str):
             monkeypatch.delenv(field.alias, raising=False)
-    for name, value in compose_environment(compose_app_services("notifier")["notifier"]).items():
+    consumer = compose_notifier_processes()["notifier-consumer"]
+    for name, value in compose_environment(consumer).items():
         monkeypatch.setenv(name, value)
     broker = RecordingBroker()
     asyncio.run(declare_topology(broker, build_topology(Settings())))  # type: ignore[arg-type]
