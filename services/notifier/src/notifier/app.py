@@ -1,6 +1,7 @@
 """Wiring only: settings in, a running consumer + dispatcher + API out."""
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable, Generator
@@ -23,12 +24,15 @@ from notifier.channels.email import SmtpEmailChannel
 from notifier.channels.webhook import HttpxWebhookChannel
 from notifier.dispatcher import Dispatcher, DispatchPolicy, utc_now
 from notifier.routers.events import EventConsumer, build_events_router
-from notifier.settings import Settings
+from notifier.settings import Role, Settings
 from notifier.store.db import SessionFactory, create_engine, create_session_factory, ping
 from notifier.store.models import Channel
+from notifier.store.wakeups import is_postgresql_url, listen_for_due
 from notifier.topology import Topology, build_topology, declare_topology
 
 logger = structlog.get_logger("notifier")
+
+SETTLE_ON_STOP_SECONDS = 5.0
 
 Clock = Callable[[], datetime]
 
@@ -175,8 +179,12 @@ async def shutdown(notifier: Notifier) -> None:
 
 
 async def serve(notifier: Notifier) -> None:
-    """Consumer, dispatcher and API in one process until SIGINT/SIGTERM."""
-    settings = notifier.settings
+    """This process's roles (``NOTIFIER_ROLES``, all three by default) until SIGINT/SIGTERM.
+
+    Every process serves health, readiness and metrics on the API port; the ``/v1``
+    API itself only with the ``api`` role (see ``build_notifier``).
+    """
+    settings, roles = notifier.settings, notifier.settings.roles
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -191,21 +199,39 @@ async def serve(notifier: Notifier) -> None:
             lifespan="off",
         )
     )
-    await start_consuming(notifier)
+    if Role.CONSUMER in roles:
+        await start_consuming(notifier)
     tasks = [asyncio.create_task(server.serve(), name="api")]
-    if settings.dispatch_enabled:
-        tasks.append(asyncio.create_task(notifier.dispatcher.run(), name="dispatcher"))
-    logger.info("notifier_started", queue=notifier.topology.queue.name, api_port=settings.api_port)
+    background: list[asyncio.Task[None]] = []
+    if Role.DISPATCHER in roles:
+        background.append(asyncio.create_task(notifier.dispatcher.run(), name="dispatcher"))
+        if is_postgresql_url(settings.database_url):
+            # Consumers and the API in other processes announce new deliveries.
+            background.append(
+                asyncio.create_task(
+                    listen_for_due(settings.database_url, notifier.dispatcher.wake),
+                    name="wakeups",
+                )
+            )
+    logger.info(
+        "notifier_started",
+        roles=sorted(role.value for role in roles),
+        queue=notifier.topology.queue.name,
+        api_port=settings.api_port,
+    )
     stopper = asyncio.create_task(stop.wait())
     try:
-        await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([*tasks, *background, stopper], return_when=asyncio.FIRST_COMPLETED)
     finally:
         server.should_exit = True
-        await notifier.broker.stop()
-        for task in tasks:
-            if task.get_name() == "dispatcher":
-                task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if Role.CONSUMER in roles:
+            # What was received gets written and acknowledged; the rest goes back to the queue.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(notifier.consumer.settled(), SETTLE_ON_STOP_SECONDS)
+            await notifier.broker.stop()
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*tasks, *background, return_exceptions=True)
         stopper.cancel()
         await shutdown(notifier)
         logger.info("notifier_stopped")

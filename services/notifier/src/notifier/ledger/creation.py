@@ -28,6 +28,7 @@ from notifier.ledger.rules import (
 )
 from notifier.store.models import Channel, Delivery, DeliveryKind, DeliveryStatus
 from notifier.store.upsert import insert
+from notifier.store.wakeups import announce_due
 
 _DELIVERIES = cast(Table, Delivery.__table__)
 
@@ -161,4 +162,5 @@ async def save(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
     # The table, not the mapped class: a Core executemany, without the ORM's bulk machinery.
     statement = insert(session, _DELIVERIES).on_conflict_do_nothing(index_elements=["id"])
     await session.execute(statement, rows)
+    await announce_due(session)
     return len(rows)
