@@ -1,7 +1,9 @@
 """The HTTP API over ASGI: bearer auth, problem details, endpoints, ledger, preferences."""
 
+import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import closing
 from typing import Any
 
 import httpx
@@ -23,9 +25,32 @@ async def _broker_down() -> None:
     raise ConnectionError("no broker in unit tests")
 
 
+Observer = Callable[[], None]
+ASGIApp = Callable[..., Any]
+
+
+@pytest.fixture
+def observers() -> list[Observer]:
+    """Called as each response starts to go out (status line and headers sent)."""
+    return []
+
+
+def _observing_response_start(app: ASGIApp, observers: list[Observer]) -> ASGIApp:
+    async def observed(scope: Any, receive: Any, send: Any) -> None:
+        async def send_observed(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                for observe in observers:
+                    observe()
+            await send(message)
+
+        await app(scope, receive, send_observed)
+
+    return observed
+
+
 @pytest.fixture
 async def client(
-    session_factory: SessionFactory, clock: FakeClock, engine: Any
+    session_factory: SessionFactory, clock: FakeClock, engine: Any, observers: list[Observer]
 ) -> AsyncIterator[httpx.AsyncClient]:
     api = create_api(
         session_factory=session_factory,
@@ -36,7 +61,7 @@ async def client(
         clock=clock,
     )
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=api),
+        transport=httpx.ASGITransport(app=_observing_response_start(api, observers)),
         base_url="http://notifier",
         headers={"Authorization": f"Bearer {TOKEN}"},
     ) as client:
@@ -53,8 +78,104 @@ async def test_v1_needs_the_bearer_token_and_errors_are_problem_details(
     assert response.headers["www-authenticate"] == "Bearer"
 
     invalid = await client.post("/v1/webhook-endpoints", json={"url": "not a url"})
-    assert invalid.status_code == 422
-    assert invalid.json()["errors"][0]["loc"] == ["body", "url"]
+    assert invalid.status_code == 400
+    assert invalid.json()["errors"][0]["pointer"] == "#/url"
+
+
+def _validation_problem(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = response.json()
+    assert problem["type"] == "urn:notifier:problem:validation-error"
+    assert problem["title"] == "Your request is not valid"
+    assert problem["status"] == 400
+    assert problem["instance"] == response.request.url.path
+    assert problem["detail"]
+    assert all(error["detail"] for error in problem["errors"])
+    return problem
+
+
+def _where_and_code(problem: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {
+        ("pointer", error["pointer"], error["code"])
+        if "pointer" in error
+        else ("parameter", error["parameter"], error["code"])
+        for error in problem["errors"]
+    }
+
+
+async def test_invalid_input_is_a_400_problem_naming_each_field_as_the_notices_api_does(
+    client: httpx.AsyncClient,
+) -> None:
+    body = await client.post(
+        "/v1/webhook-endpoints", json={"url": "not a url", "event_types": ["nope"]}
+    )
+    assert _where_and_code(_validation_problem(body)) == {
+        ("pointer", "#/url", "url_parsing"),
+        ("pointer", "#/event_types/0", "literal_error"),
+    }
+    query = await client.get("/v1/deliveries", params={"limit": "0", "status": "sent"})
+    assert _where_and_code(_validation_problem(query)) == {
+        ("parameter", "limit", "greater_than_equal"),
+        ("parameter", "status", "enum"),
+    }
+    path = await client.get("/v1/deliveries/not-a-uuid")
+    assert _where_and_code(_validation_problem(path)) == {
+        ("parameter", "delivery_id", "uuid_parsing")
+    }
+    malformed = await client.post(
+        "/v1/webhook-endpoints", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    assert _where_and_code(_validation_problem(malformed)) == {("pointer", "#", "json_invalid")}
+
+
+async def test_other_errors_are_problems_of_the_same_shape(client: httpx.AsyncClient) -> None:
+    missing = await client.get(f"/v1/deliveries/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["type"] == "urn:notifier:problem:not-found"
+    assert missing.json()["instance"] == missing.request.url.path
+    unknown = await client.get("/v1/nowhere")
+    assert (unknown.status_code, unknown.json()["type"]) == (404, "about:blank")
+    assert unknown.json()["detail"]
+    wrong_method = await client.patch("/v1/webhook-endpoints")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["allow"] == "GET, POST"
+
+
+async def test_the_openapi_document_lists_every_problem_an_operation_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+    operations = {
+        (method.upper(), path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+    assert operations, "the /v1 operations are documented"
+
+    def problem_statuses(operation: dict[str, Any]) -> set[str]:
+        return {
+            code
+            for code, response in operation["responses"].items()
+            if set(response.get("content", {})) == {"application/problem+json"}
+            and response["content"]["application/problem+json"]["schema"]
+            == {"$ref": "#/components/schemas/Problem"}
+        }
+
+    for (method, path), operation in operations.items():
+        expected = {"401"}
+        if "{endpoint_id}" in path or "{delivery_id}" in path or "acknowledgements" in path:
+            expected.add("404")
+        if path.endswith("/retry"):
+            expected.add("409")
+        if operation.get("parameters") or "requestBody" in operation:
+            expected.add("400")
+        assert problem_statuses(operation) == expected, (method, path)
+        assert "422" not in operation["responses"], (method, path)
+    problem_schema = document["components"]["schemas"]["Problem"]
+    assert set(problem_schema["required"]) == {"type", "title", "status", "detail", "instance"}
+    assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
 async def test_health_readiness_and_metrics(client: httpx.AsyncClient) -> None:
@@ -185,3 +306,54 @@ async def test_ledger_acknowledgements_and_retry(
     assert (await client.post(f"/v1/deliveries/{failed.id}/retry")).status_code == 409
     detail = (await client.get(f"/v1/deliveries/{failed.id}")).json()
     assert detail["attempts"] == []
+
+
+def _committed(engine: Any, sql: str) -> list[tuple[Any, ...]]:
+    """What another connection sees now: only what is committed (WAL readers never wait)."""
+    with closing(sqlite3.connect(engine.url.database)) as connection:
+        return connection.execute(sql).fetchall()
+
+
+async def test_a_write_is_committed_before_its_response_goes_out(
+    client: httpx.AsyncClient,
+    engine: Any,
+    observers: list[Observer],
+    session_factory: SessionFactory,
+    clock: FakeClock,
+) -> None:
+    seen: list[list[tuple[Any, ...]]] = []
+
+    def seeing(sql: str) -> None:
+        observers[:] = [lambda: seen.append(_committed(engine, sql))]
+
+    seeing("SELECT url, enabled FROM webhook_endpoints")
+    created = await client.post("/v1/webhook-endpoints", json={"url": "https://hooks.example/a"})
+    assert seen.pop() == [("https://hooks.example/a", 1)]
+    path = f"/v1/webhook-endpoints/{created.json()['id']}"
+    assert (await client.delete(path)).status_code == 204
+    assert seen.pop() == []
+
+    user = uuid.uuid4()
+    seeing("SELECT opt_outs FROM preferences")
+    put = await client.put(
+        f"/v1/recipients/{user}/preferences", json={"opt_outs": {"email": ["food"]}}
+    )
+    assert put.status_code == 200
+    assert seen.pop() == [('{"email": ["food"]}',)]
+
+    notice = NoticeSpec([user])
+    async with session_factory.begin() as session:
+        event = envelope(recipient_updated(user))
+        await handle_recipient_updated(
+            session, data=event.data, context=context_of(event), now=clock.now
+        )
+        published = envelope(notice.published())
+        await handle_notice_published(
+            session, data=published.data, context=context_of(published), now=clock.now
+        )
+        delivery = await session.scalar(select(Delivery).where(Delivery.kind == "notice"))
+        assert delivery is not None
+        delivery.status = "failed"
+    seeing("SELECT status FROM deliveries WHERE kind = 'notice'")
+    assert (await client.post(f"/v1/deliveries/{delivery.id}/retry")).status_code == 202
+    assert seen.pop() == [("pending",)]
