@@ -357,3 +357,36 @@ async def test_a_write_is_committed_before_its_response_goes_out(
     seeing("SELECT status FROM deliveries WHERE kind = 'notice'")
     assert (await client.post(f"/v1/deliveries/{delivery.id}/retry")).status_code == 202
     assert seen.pop() == [("pending",)]
+
+
+async def test_quiet_hours_are_local_times_of_day_as_the_schema_says(
+    client: httpx.AsyncClient,
+) -> None:
+    path = f"/v1/recipients/{uuid.uuid4()}/preferences"
+    for offset_or_number in ("07:00Z", "07:00:00+02:00", 0, "07:00:00.5"):
+        body = {"quiet_hours": {"start": "22:00", "end": offset_or_number}}
+        refused = await client.put(path, json=body)
+        assert _where_and_code(_validation_problem(refused)) == {
+            ("pointer", "#/quiet_hours/end", "value_error")
+        }, offset_or_number
+    night = {"quiet_hours": {"start": "22:00", "end": "07:00"}}
+    stored = (await client.put(path, json=night)).json()
+    assert stored["quiet_hours"] == {"start": "22:00:00", "end": "07:00:00"}
+    document = (await client.get("/openapi.json")).json()
+    start = document["components"]["schemas"]["QuietHours"]["properties"]["start"]
+    assert (start["type"], start["pattern"]) == (
+        "string",
+        "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+    )
+    assert "format" not in start
+
+
+async def test_a_description_with_a_nul_character_is_invalid_input(
+    client: httpx.AsyncClient,
+) -> None:
+    # PostgreSQL cannot store U+0000 in text: without this it was a 500 there.
+    body = {"url": "https://hooks.example/a", "description": "a\u0000b"}
+    refused = await client.post("/v1/webhook-endpoints", json=body)
+    assert _where_and_code(_validation_problem(refused)) == {
+        ("pointer", "#/description", "string_pattern_mismatch")
+    }

@@ -1,10 +1,11 @@
 """Bodies the API reads and writes (its OpenAPI schemas); problems are in ``problems``."""
 
+import re
 from datetime import datetime, time
-from typing import Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, BeforeValidator, Field, HttpUrl, PlainSerializer, WithJsonSchema
 
 from notifier.ledger.operator import DeliveryHistory
 from notifier.store.models import WebhookEndpoint
@@ -19,7 +20,8 @@ class WebhookEndpointIn(BaseModel):
     event_types: list[WebhookEventType] = Field(
         default_factory=lambda: list[WebhookEventType](["notices.notice.published.v1"])
     )
-    description: str = ""
+    # PostgreSQL text cannot hold U+0000.
+    description: str = Field("", pattern=r"^[^\x00]*$")
 
 
 class WebhookEndpointOut(BaseModel):
@@ -91,9 +93,35 @@ class Acknowledgement(BaseModel):
     read_at: datetime | None
 
 
+_TIME_OF_DAY = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")
+
+
+def _time_of_day(value: Any) -> time:
+    if isinstance(value, time):  # read back from the store
+        return value
+    # Exactly what the schema's pattern allows: a wall-clock time, no offset, no fraction.
+    if not isinstance(value, str) or not _TIME_OF_DAY.match(value):
+        raise ValueError("a local time of day, HH:MM or HH:MM:SS")
+    return time.fromisoformat(value)
+
+
+TimeOfDay = Annotated[
+    time,
+    BeforeValidator(_time_of_day),
+    PlainSerializer(lambda value: value.strftime("%H:%M:%S"), return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _TIME_OF_DAY.pattern,
+            "description": "A time of day in the recipient's timezone, e.g. 22:00.",
+        }
+    ),
+]
+
+
 class QuietHours(BaseModel):
-    start: time
-    end: time
+    start: TimeOfDay
+    end: TimeOfDay
 
 
 class PreferencesBody(BaseModel):
