@@ -11,7 +11,7 @@ import pytest
 from notifier_testing import FakeClock, NoticeSpec, context_of, envelope, recipient_updated
 from sqlalchemy import select
 
-from notifier.api import create_api
+from notifier.api import create_api, create_health_api
 from notifier.handlers.notices import handle_notice_published, handle_notice_read
 from notifier.handlers.recipients import handle_recipient_updated
 from notifier.store.db import SessionFactory, ping
@@ -185,6 +185,28 @@ async def test_health_readiness_and_metrics(client: httpx.AsyncClient) -> None:
     assert ready.json()["checks"] == {"broker": "unavailable: ConnectionError", "database": "ok"}
     metrics = await client.get("/metrics")
     assert "notifier_due_backlog" in metrics.text
+
+
+async def test_a_process_without_the_api_role_serves_health_and_metrics_only(
+    session_factory: SessionFactory, engine: Any, clock: FakeClock
+) -> None:
+    health = create_health_api(
+        broker_probe=_broker_down,
+        database_probe=lambda: ping(engine),
+        session_factory=session_factory,
+        clock=clock,
+        asyncapi_document=lambda: {"asyncapi": "3.0.0"},
+    )
+    transport = httpx.ASGITransport(app=health)
+    async with httpx.AsyncClient(transport=transport, base_url="http://notifier") as client:
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        assert (await client.get("/readyz")).json()["checks"]["database"] == "ok"
+        assert "notifier_due_backlog" in (await client.get("/metrics")).text
+        assert (await client.get("/asyncapi.json")).json() == {"asyncapi": "3.0.0"}
+        for elsewhere in ("/v1/webhook-endpoints", "/unsubscribe", "/openapi.json", "/docs"):
+            missing = await client.get(elsewhere, headers={"Authorization": f"Bearer {TOKEN}"})
+            assert missing.status_code == 404, elsewhere
+            assert missing.headers["content-type"] == "application/problem+json"
 
 
 async def test_webhook_endpoint_lifecycle_shows_each_secret_once(
