@@ -325,7 +325,14 @@ async def test_ledger_acknowledgements_and_retry(
     assert retried.status_code == 202
     assert retried.json()["status"] == "pending"
     assert retried.json()["attempt_count"] == 0
-    assert (await client.post(f"/v1/deliveries/{failed.id}/retry")).status_code == 409
+    conflict = await client.post(f"/v1/deliveries/{failed.id}/retry")
+    assert (conflict.status_code, conflict.json()["type"]) == (
+        409,
+        "urn:notifier:problem:state-conflict",
+    )
+    assert "it is pending" in conflict.json()["detail"]
+    unknown = await client.post(f"/v1/deliveries/{uuid.uuid4()}/retry")
+    assert (unknown.status_code, unknown.json()["type"]) == (404, "urn:notifier:problem:not-found")
     detail = (await client.get(f"/v1/deliveries/{failed.id}")).json()
     assert detail["attempts"] == []
 

@@ -3,7 +3,7 @@
 A user the notifier has no preferences for has none: no opt-outs, no quiet hours.
 """
 
-from datetime import datetime, time
+from datetime import datetime
 from uuid import UUID
 
 from fastapi import APIRouter, Depends
@@ -33,29 +33,20 @@ async def get_preferences(user_id: UUID, store: StoreDep) -> PreferencesBody:
 @router.put("/{user_id}/preferences")
 async def put_preferences(user_id: UUID, body: PreferencesBody, store: StoreDep) -> PreferencesBody:
     async with store.transaction() as session:
-        preferences = await replace(
-            session,
-            user_id=user_id,
-            opt_outs={channel: sorted(set(cats)) for channel, cats in body.opt_outs.items()},
-            quiet_hours=(body.quiet_hours.start, body.quiet_hours.end)
-            if body.quiet_hours
-            else None,
-            now=store.clock(),
-        )
+        preferences = await replace(session, user_id=user_id, body=body, now=store.clock())
     return _body_of(preferences)
 
 
 async def replace(
-    session: AsyncSession,
-    *,
-    user_id: UUID,
-    opt_outs: dict[str, list[str]],
-    quiet_hours: tuple[time, time] | None,
-    now: datetime,
+    session: AsyncSession, *, user_id: UUID, body: PreferencesBody, now: datetime
 ) -> Preferences:
+    """All of the user's preferences become ``body``; each opt-out list sorted, once each."""
     preferences = await _preferences_or_new(session, user_id=user_id)
-    preferences.opt_outs = opt_outs
-    preferences.quiet_hours_start, preferences.quiet_hours_end = quiet_hours or (None, None)
+    preferences.opt_outs = {channel: sorted(set(cats)) for channel, cats in body.opt_outs.items()}
+    quiet = body.quiet_hours
+    preferences.quiet_hours_start, preferences.quiet_hours_end = (
+        (quiet.start, quiet.end) if quiet else (None, None)
+    )
     preferences.updated_at = now
     await session.flush()
     return preferences
