@@ -73,8 +73,9 @@ chaos: setup ## 2,000 notices while relay/notifier are killed, broker and DB ses
 	$(RUN) pytest tests/chaos -s
 
 .PHONY: fuzz
-fuzz: setup ## schemathesis against a live notices-api, as publisher and recipient (FUZZ_SEED, FUZZ_MAX_EXAMPLES)
+fuzz: setup ## schemathesis against a live notices-api (as publisher and recipient), then the notifier API (FUZZ_SEED, FUZZ_MAX_EXAMPLES)
 	cd $(API_DIR) && $(RUN) python fuzz/run.py
+	cd $(NOTIFIER_DIR) && $(RUN) python fuzz/run.py
 
 .PHONY: contracts
 contracts: setup ## regenerate the committed JSON Schemas and AsyncAPI document from the models
@@ -86,7 +87,7 @@ lint: setup ## ruff (lint + format check) and mypy
 	$(RUN) ruff format --check .
 	$(RUN) mypy --config-file contracts/pyproject.toml contracts/src
 	cd $(API_DIR) && $(RUN) mypy .
-	cd $(NOTIFIER_DIR) && $(RUN) mypy src
+	cd $(NOTIFIER_DIR) && $(RUN) mypy src fuzz
 
 .PHONY: format
 format: setup ## apply ruff fixes and formatting

@@ -18,7 +18,7 @@ from faststream.rabbit import RabbitBroker
 from faststream.specification import AsyncAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notifier.api import create_api
+from notifier.api import create_api, create_health_api
 from notifier.channels.base import EmailChannel, WebhookChannel
 from notifier.channels.email import SmtpEmailChannel
 from notifier.channels.webhook import HttpxWebhookChannel
@@ -135,21 +135,31 @@ def build_notifier(
     broker.include_router(build_events_router(topology=topology, consumer=consumer))
     specification = AsyncAPI(broker, title="notifier", version="1", schema_version="3.0.0")
 
+    def asyncapi_document() -> dict[str, Any]:
+        return cast(dict[str, Any], specification.to_specification().to_jsonable())
+
     async def broker_probe() -> None:
         if not await broker.ping(timeout=2.0):
             raise ConnectionError("broker unreachable")
 
-    api = create_api(
-        session_factory=session_factory,
-        api_token=settings.api_token,
-        broker_probe=broker_probe,
-        database_probe=lambda: ping(engine),
-        asyncapi_document=lambda: cast(
-            dict[str, Any], specification.to_specification().to_jsonable()
-        ),
-        on_ledger_changed=dispatcher.wake,
-        clock=clock,
-    )
+    if Role.API in settings.roles:
+        api = create_api(
+            session_factory=session_factory,
+            api_token=settings.api_token,
+            broker_probe=broker_probe if Role.CONSUMER in settings.roles else None,
+            database_probe=lambda: ping(engine),
+            asyncapi_document=asyncapi_document,
+            on_ledger_changed=dispatcher.wake,
+            clock=clock,
+        )
+    else:
+        api = create_health_api(
+            session_factory=session_factory,
+            broker_probe=broker_probe if Role.CONSUMER in settings.roles else None,
+            database_probe=lambda: ping(engine),
+            asyncapi_document=asyncapi_document,
+            clock=clock,
+        )
     return Notifier(
         settings=settings,
         engine=engine,

@@ -21,8 +21,6 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import structlog
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier import metrics
 from notifier.channels.base import (
@@ -47,7 +45,7 @@ from notifier.ledger.claims import (
 from notifier.logging import trace_id_of
 from notifier.rendering import EmailContext, EmailKind, render_notice_email
 from notifier.store.db import SessionFactory
-from notifier.store.models import Channel, Delivery, DeliveryStatus
+from notifier.store.models import Channel
 from notifier.unsubscribe import unsubscribe_url
 
 logger = structlog.get_logger("notifier.dispatcher")
@@ -321,12 +319,3 @@ class Dispatcher:
 async def _wait(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(event.wait(), seconds)
-
-
-async def due_backlog(session: AsyncSession, now: datetime) -> dict[str, int]:
-    rows = await session.execute(
-        select(Delivery.channel, func.count().label("due"))
-        .where(Delivery.status == DeliveryStatus.PENDING.value, Delivery.due_at <= now)
-        .group_by(Delivery.channel)
-    )
-    return {str(row.channel): int(row.due) for row in rows}

@@ -1,0 +1,49 @@
+"""/unsubscribe: the link of every email's ``List-Unsubscribe`` header, open to recipients.
+
+Only a link signed for its user and category is honoured. A GET shows a page
+with a button (link scanners follow GETs); a POST, also RFC 8058 one-click from
+the mail client, opts the user out of that category's email.
+"""
+
+from html import escape
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import HTMLResponse
+
+from notifier.api.context import ApiTokenDep, StoreDep
+from notifier.api.preferences import opt_out_of_email
+from notifier.unsubscribe import is_signed
+
+router = APIRouter(prefix="/unsubscribe", include_in_schema=False)
+
+
+@router.get("", response_class=HTMLResponse)
+async def unsubscribe_page(user: UUID, category: str, sig: str, secret: ApiTokenDep) -> str:
+    _require_signed(secret, user, category, sig)
+    return _page(
+        f"Stop emails about {escape(category)}?",
+        '<form method="post"><button type="submit">Unsubscribe</button></form>',
+    )
+
+
+@router.post("", response_class=HTMLResponse)
+async def unsubscribe(
+    user: UUID, category: str, sig: str, secret: ApiTokenDep, store: StoreDep
+) -> str:
+    _require_signed(secret, user, category, sig)
+    async with store.transaction() as session:
+        await opt_out_of_email(session, user_id=user, category=category, now=store.clock())
+    return _page("Unsubscribed", f"You will get no more emails about {escape(category)}.")
+
+
+def _require_signed(secret: str, user: UUID, category: str, signature: str) -> None:
+    if not is_signed(secret=secret, user_id=user, category=category, signature=signature):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "This unsubscribe link is not valid.")
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset=utf-8><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><p>{body}</p></body></html>"
+    )
