@@ -1,5 +1,7 @@
-"""Builders shared by the notifier tests: contract events, a settable clock, a ready store."""
+"""Builders shared by the notifier tests: contract events, a settable clock, a ready store,
+the records of a log."""
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -101,3 +103,19 @@ class NoticeSpec:
 
     def archived(self, *, at: datetime = T0) -> NoticeArchivedV1:
         return NoticeArchivedV1(notice_id=self.notice_id, archived_at=at)
+
+
+def log_lines(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The JSON objects among the lines of a log, and the lines that are not one."""
+    records: list[dict[str, Any]] = []
+    others: list[str] = []
+    for line in text.splitlines():
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            value = None
+        if isinstance(value, dict):
+            records.append(value)
+        else:
+            others.append(line)
+    return records, others

@@ -134,7 +134,13 @@ class WebhookReceiver:
         """Serve on the running loop; yields the base URL (pick a free port with 0)."""
         listener = socket.create_server((host, port))
         server = _InProcessServer(
-            uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+            uvicorn.Config(
+                self.app,
+                log_level="warning",
+                access_log=False,
+                log_config=None,  # through the process's root handler, as the notifier's API
+                lifespan="off",
+            )
         )
         task = asyncio.create_task(server.serve(sockets=[listener]))
         try:
@@ -253,7 +259,14 @@ def main(argv: list[str] | None = None) -> None:
     configure_devtool_logging()
     receiver = WebhookReceiver(secrets=args.secret, behaviour=behaviour, seed=args.seed)
     logger.info("webhook receiver listening", host=args.host, port=args.port)
-    uvicorn.run(receiver.app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        receiver.app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+    )
 
 
 if __name__ == "__main__":
