@@ -10,17 +10,17 @@ from notifier_testing import FakeClock, NoticeSpec, context_of, envelope, recipi
 from sqlalchemy import select
 
 from notifier.channels.base import EmailMessage, SendResult
-from notifier.channels.fakes import (
-    GONE_RESULT,
-    RETRY_RESULT,
-    FakeEmailChannel,
-    FakeWebhookChannel,
-)
 from notifier.dispatcher import Dispatcher, DispatchPolicy
 from notifier.handlers.notices import handle_notice_published, handle_notice_read
 from notifier.handlers.recipients import handle_recipient_updated
 from notifier.store.db import SessionFactory
 from notifier.store.models import Attempt, Channel, Delivery, Preferences, WebhookEndpoint
+from notifier_devtools.fakes import (
+    GONE_RESULT,
+    RETRY_RESULT,
+    FakeEmailChannel,
+    FakeWebhookChannel,
+)
 
 HOOK_URL = "https://hooks.example/endpoint"
 

@@ -10,9 +10,9 @@ from integration_harness import eventually, free_port, migrated, notifier_proces
 from notifier_testing import NoticeSpec, envelope, recipient_updated
 from sqlalchemy import func, select
 
-from notifier.devtools.smtp_sink import SmtpSink
 from notifier.store.db import create_engine, create_session_factory
 from notifier.store.models import Delivery
+from notifier_devtools.smtp_sink import SmtpSink
 
 RECIPIENTS = 1000
 

@@ -8,12 +8,12 @@ from integration_harness import eventually, migrated
 from notifier_testing import NoticeSpec, context_of, envelope, recipient_updated
 from sqlalchemy import func, select
 
-from notifier.channels.fakes import FakeEmailChannel, FakeWebhookChannel
 from notifier.dispatcher import Dispatcher, DispatchPolicy
 from notifier.handlers.notices import handle_notice_published
 from notifier.handlers.recipients import handle_recipient_updated
 from notifier.store.db import create_engine, create_session_factory
 from notifier.store.models import Channel, Delivery
+from notifier_devtools.fakes import FakeEmailChannel, FakeWebhookChannel
 
 RECIPIENTS = 500
 

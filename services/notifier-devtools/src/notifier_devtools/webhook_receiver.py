@@ -10,7 +10,7 @@ In-process (tests, benchmarks)::
 
 As a process (`make run`, e2e)::
 
-    python -m notifier.devtools.webhook_receiver --port 9000 --secret whsec_...
+    python -m notifier_devtools.webhook_receiver --port 9000 --secret whsec_...
 
 Every POST path is a webhook endpoint. A call whose signature no known secret
 verifies gets 401 and is only counted (``rejected``); verified calls are recorded
@@ -45,9 +45,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from notifier.devtools.logs import configure_devtool_logging
+from notifier_devtools.logs import configure_devtool_logging
 
-logger = structlog.get_logger("notifier.devtools.webhook_receiver")
+logger = structlog.get_logger("notifier_devtools.webhook_receiver")
 
 
 @dataclass(frozen=True, slots=True)
