@@ -13,6 +13,7 @@ export TEST_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/
 
 API_DIR := services/notices-api
 NOTIFIER_DIR := services/notifier
+NOTIFIER_DEVTOOLS_DIR := services/notifier-devtools
 
 .PHONY: help
 help: ## list the targets
@@ -61,8 +62,9 @@ test-api: setup ## notices-api on PostgreSQL, then its DB-agnostic part on SQLit
 	cd $(API_DIR) && TEST_DATABASE=sqlite $(RUN) pytest -m "not postgres_only"
 
 .PHONY: test-notifier
-test-notifier: setup ## notifier unit and integration tests
+test-notifier: setup ## notifier unit and integration tests, and those of its dev tools
 	cd $(NOTIFIER_DIR) && $(RUN) pytest
+	cd $(NOTIFIER_DEVTOOLS_DIR) && $(RUN) pytest
 
 .PHONY: test-system
 test-system: setup ## cross-service tests: architecture boundaries, deployment files, e2e
@@ -88,6 +90,7 @@ lint: setup ## ruff (lint + format check) and mypy
 	$(RUN) mypy --config-file contracts/pyproject.toml contracts/src
 	cd $(API_DIR) && $(RUN) mypy .
 	cd $(NOTIFIER_DIR) && $(RUN) mypy src fuzz
+	cd $(NOTIFIER_DEVTOOLS_DIR) && $(RUN) mypy src
 
 .PHONY: format
 format: setup ## apply ruff fixes and formatting

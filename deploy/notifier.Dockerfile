@@ -15,11 +15,13 @@ ENV UV_COMPILE_BYTECODE=1 \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 WORKDIR /app
 # Workspace manifests first: the dependency layer is rebuilt only when uv.lock changes.
-# uv reads every member's pyproject.toml, also of notices-api, which it does not install.
+# uv reads every member's pyproject.toml, also of notices-api and notifier-devtools, which
+# it does not install.
 COPY pyproject.toml uv.lock ./
 COPY contracts/pyproject.toml contracts/pyproject.toml
 COPY services/notices-api/pyproject.toml services/notices-api/pyproject.toml
 COPY services/notifier/pyproject.toml services/notifier/pyproject.toml
+COPY services/notifier-devtools/pyproject.toml services/notifier-devtools/pyproject.toml
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable --no-install-workspace --package notifier
 # notifier and notices-contracts are installed as wheels (templates included): the

@@ -36,7 +36,6 @@ from bench.baselines import faststream_consume_and_ack
 from bench.events import benchmark_notice
 from notices_contracts import amqp_properties, build_event
 from notifier.app import Notifier, build_notifier, dispatch_policy, shutdown, start_consuming
-from notifier.channels.fakes import FakeEmailChannel, FakeWebhookChannel
 from notifier.channels.webhook import new_webhook_secret
 from notifier.dispatcher import Dispatcher
 from notifier.handlers.context import EventContext
@@ -45,6 +44,7 @@ from notifier.logging import configure_logging
 from notifier.settings import Settings
 from notifier.store.db import migrate
 from notifier.store.models import Attempt, Delivery, InboxEvent, Recipient, WebhookEndpoint
+from notifier_devtools.fakes import FakeEmailChannel, FakeWebhookChannel
 
 RECIPIENTS = int(os.environ.get("BENCH_RECIPIENTS", "10000"))
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -203,9 +203,9 @@ async def run() -> dict[str, Any]:
     secret = new_webhook_secret()
     with (
         isolated(run_id) as (amqp_url, database_url),
-        server_process("notifier.devtools.smtp_sink", "--port", str(smtp_port)),
+        server_process("notifier_devtools.smtp_sink", "--port", str(smtp_port)),
         server_process(
-            "notifier.devtools.webhook_receiver", "--port", str(hook_port), "--secret", secret
+            "notifier_devtools.webhook_receiver", "--port", str(hook_port), "--secret", secret
         ),
     ):
         await _wait_for_port(smtp_port)

@@ -64,7 +64,7 @@ def free_port() -> int:
 async def devtool(name: str, *args: str) -> AsyncIterator[Server]:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", f"notifier.devtools.{name}", "--port", str(port), *args),
+        *(sys.executable, "-m", f"notifier_devtools.{name}", "--port", str(port), *args),
         stderr=subprocess.DEVNULL,
     )
     try:

@@ -2,7 +2,7 @@
 
 notices-api's HTTP API (and its `create_user` command for accounts), the notifier's HTTP
 API, the SMTP sink's mail files and a webhook receiver this script starts itself
-(notifier.devtools.webhook_receiver). It creates a publisher, two groups and five
+(notifier_devtools.webhook_receiver). It creates a publisher, two groups and five
 recipients, subscribes the receiver to every notice event, publishes a notice with a
 reminder after 20 s, marks it read as two recipients,
 waits for the reminders and prints what happened.
@@ -139,7 +139,7 @@ def free_port() -> int:
 def start_webhook_receiver() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "notifier.devtools.webhook_receiver", "--port", str(port)],
+        [sys.executable, "-m", "notifier_devtools.webhook_receiver", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -34,8 +34,13 @@ def imported_top_level_packages(source_root: Path) -> dict[Path, set[str]]:
     [
         (ROOT / "services" / "notices-api", NOTIFIER_PACKAGES),
         (ROOT / "services" / "notifier", API_PACKAGES),
+        (ROOT / "services" / "notifier-devtools", API_PACKAGES),
     ],
-    ids=["notices-api does not import notifier", "notifier does not import notices-api"],
+    ids=[
+        "notices-api does not import notifier",
+        "notifier does not import notices-api",
+        "notifier-devtools does not import notices-api",
+    ],
 )
 def test_services_do_not_import_each_other(source_root: Path, forbidden: set[str]) -> None:
     offenders = {

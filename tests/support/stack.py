@@ -434,14 +434,14 @@ def running_stack(
         )
         process(
             "smtp",
-            [python, "-m", "notifier.devtools.smtp_sink", "--port", str(stack.smtp_port),
+            [python, "-m", "notifier_devtools.smtp_sink", "--port", str(stack.smtp_port),
              "--dir", str(stack.mail_dir)],
             common,
             _accepts_connections(stack.smtp_port),
         )  # fmt: skip
         process(
             "receiver",
-            [python, "-m", "notifier.devtools.webhook_receiver", "--port",
+            [python, "-m", "notifier_devtools.webhook_receiver", "--port",
              str(stack.receiver_port), *receiver_args],
             common,
             _http_ok(f"{stack.receiver_url}/_received"),

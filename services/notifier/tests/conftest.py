@@ -7,8 +7,8 @@ import pytest
 from notifier_testing import FakeClock
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notifier.channels.fakes import FakeEmailChannel, FakeWebhookChannel
 from notifier.store.db import SessionFactory, create_engine, create_session_factory, migrate
+from notifier_devtools.fakes import FakeEmailChannel, FakeWebhookChannel
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
-"""Builders shared by the notifier tests: contract events, a settable clock, a ready store."""
+"""Builders shared by the notifier tests: contract events, a settable clock, a ready store,
+the records of a log."""
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -112,3 +114,19 @@ class NoticeSpec:
 async def handle(session: AsyncSession, event: CloudEvent[Any], *, now: datetime) -> None:
     """Hand one event to its handler as the consumer does, a batch of one, without the inbox."""
     await HANDLERS[event.type](session, events=[Received(event.data, context_of(event))], now=now)
+
+
+def log_lines(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The JSON objects among the lines of a log, and the lines that are not one."""
+    records: list[dict[str, Any]] = []
+    others: list[str] = []
+    for line in text.splitlines():
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            value = None
+        if isinstance(value, dict):
+            records.append(value)
+        else:
+            others.append(line)
+    return records, others

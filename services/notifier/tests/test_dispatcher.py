@@ -10,15 +10,15 @@ from notifier_testing import FakeClock, NoticeSpec, envelope, handle, recipient_
 from sqlalchemy import select
 
 from notifier.channels.base import EmailMessage, SendResult
-from notifier.channels.fakes import (
+from notifier.dispatcher import Dispatcher, DispatchPolicy
+from notifier.store.db import SessionFactory
+from notifier.store.models import Attempt, Channel, Delivery, Preferences, WebhookEndpoint
+from notifier_devtools.fakes import (
     GONE_RESULT,
     RETRY_RESULT,
     FakeEmailChannel,
     FakeWebhookChannel,
 )
-from notifier.dispatcher import Dispatcher, DispatchPolicy
-from notifier.store.db import SessionFactory
-from notifier.store.models import Attempt, Channel, Delivery, Preferences, WebhookEndpoint
 
 HOOK_URL = "https://hooks.example/endpoint"
 

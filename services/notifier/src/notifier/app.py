@@ -64,6 +64,7 @@ def build_broker(settings: Settings) -> RabbitBroker:
         # Returned (unroutable) republishes must fail loudly, never vanish.
         default_channel=AmqpChannel(prefetch_count=settings.prefetch, on_return_raises=True),
         log_level=logging.DEBUG,  # one line per message is the consumer's own, with ids
+        logger=logging.getLogger("notifier.broker"),  # not FastStream's own stdout handler
     )
 
 
@@ -206,6 +207,7 @@ async def serve(notifier: Notifier) -> None:
             host=settings.api_host,
             port=settings.api_port,
             log_level="warning",
+            log_config=None,  # its loggers write through the root handler (notifier.logging)
             lifespan="off",
         )
     )

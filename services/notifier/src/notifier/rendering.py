@@ -1,7 +1,9 @@
 """Email bodies from Jinja2 templates: sandboxed, HTML autoescaped, undefined names fail.
 
 Templates live in ``notifier/templates/email/<kind>.{subject.txt,txt,html}``; the
-``.html`` ones are autoescaped, the text ones are not (they are never HTML).
+``.html`` ones are autoescaped, the text ones are not (they are never HTML). The
+greeting is composed here, once for both bodies, so a recipient without a display
+name reads "Hello," rather than "Hello ,".
 """
 
 from dataclasses import asdict, dataclass
@@ -52,9 +54,14 @@ def _environment() -> SandboxedEnvironment:
     )
 
 
+def _greeting(recipient_name: str) -> str:
+    name = " ".join(recipient_name.split())
+    return f"Hello {name}," if name else "Hello,"
+
+
 def render_notice_email(*, kind: EmailKind, context: EmailContext) -> RenderedEmail:
     environment = _environment()
-    values = asdict(context)
+    values = {**asdict(context), "greeting": _greeting(context.recipient_name)}
     subject = environment.get_template(f"email/{kind}.subject.txt").render(values)
     return RenderedEmail(
         # A subject is one header line whatever the title holds.

@@ -3,7 +3,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from notifier.channels.webhook import new_webhook_secret
-from notifier.devtools.webhook_receiver import WebhookReceiver
+from notifier_devtools.webhook_receiver import WebhookReceiver
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from standardwebhooks.webhooks import Webhook
 
 from notifier.channels.base import Outcome, WebhookMessage
 from notifier.channels.webhook import HttpxWebhookChannel, new_webhook_secret
-from notifier.devtools.webhook_receiver import WebhookReceiver
+from notifier_devtools.webhook_receiver import WebhookReceiver
 
 BODY = json.dumps(
     {"specversion": "1.0", "id": "0193", "type": "notices.notice.published.v1", "data": {}}

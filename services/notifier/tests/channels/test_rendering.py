@@ -40,6 +40,30 @@ def test_text_is_plain_and_complete(kind: EmailKind) -> None:
     assert "&lt;" not in text
 
 
+@pytest.mark.parametrize("kind", list(EmailKind))
+@pytest.mark.parametrize("nameless", ["", "   ", "\t\n"], ids=["empty", "spaces", "tab-newline"])
+def test_a_recipient_without_a_name_is_greeted_without_one(kind: EmailKind, nameless: str) -> None:
+    context = dataclasses.replace(CONTEXT, recipient_name=nameless)
+
+    email = render_notice_email(kind=kind, context=context)
+
+    assert email.text.startswith("Hello,\n")
+    assert "<p>Hello,</p>" in email.html
+    for body in (email.text, email.html):
+        assert "Hello ," not in body
+        assert "Hello  " not in body
+
+
+@pytest.mark.parametrize("kind", list(EmailKind))
+def test_a_name_is_greeted_without_its_surrounding_whitespace(kind: EmailKind) -> None:
+    context = dataclasses.replace(CONTEXT, recipient_name="  Ann  ")
+
+    email = render_notice_email(kind=kind, context=context)
+
+    assert email.text.startswith("Hello Ann,\n")
+    assert "<p>Hello Ann,</p>" in email.html
+
+
 def test_subjects_tell_notice_reminder_and_urgency_apart() -> None:
     urgent = dataclasses.replace(CONTEXT, title="Fire drill", urgent=True)
 

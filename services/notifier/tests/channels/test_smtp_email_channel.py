@@ -11,7 +11,7 @@ import pytest
 
 from notifier.channels.base import EmailMessage, Outcome
 from notifier.channels.email import SmtpEmailChannel
-from notifier.devtools.smtp_sink import SmtpSink
+from notifier_devtools.smtp_sink import SmtpSink
 
 MakeChannel = Callable[..., Awaitable[SmtpEmailChannel]]
 TEMPORARY_FAILURE = "temporarily@example.org"

@@ -1,5 +1,5 @@
 """Integration fixtures: a RabbitMQ vhost per run, a PostgreSQL database per test, the real
-SMTP sink and webhook receiver from notifier.devtools, and the notifier itself.
+SMTP sink and webhook receiver from notifier_devtools, and the notifier itself.
 
 Every test gets its own exchange and queue names too, so nothing it leaves in the
 vhost can reach another test; the vhost and the databases are dropped at the end.
@@ -14,8 +14,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 from integration_harness import API_TOKEN
 
-from notifier.devtools.smtp_sink import SmtpSink
-from notifier.devtools.webhook_receiver import WebhookReceiver
+from notifier_devtools.smtp_sink import SmtpSink
+from notifier_devtools.webhook_receiver import WebhookReceiver
 
 RUN_ID = uuid.uuid4().hex[:10]
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")

@@ -1,14 +1,20 @@
-"""Helpers of the integration tests: run the notifier in-process, publish like the relay."""
+"""Helpers of the integration tests: run the notifier in-process or as `notifier run`, publish
+like the relay."""
 
 import asyncio
 import os
+import signal
+import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
 import aio_pika
+import httpx
 from notifier_testing import wire_bytes
 
 from notices_contracts import CloudEvent, amqp_properties
@@ -17,6 +23,7 @@ from notifier.settings import Settings
 from notifier.store.db import create_engine, migrate
 
 API_TOKEN = "test-token"
+NOTIFIER = Path(sys.executable).with_name("notifier")
 
 
 def settings_from(env: dict[str, str]) -> Settings:
@@ -95,3 +102,38 @@ async def eventually(check: Any, *, within: float = 60.0, interval: float = 0.1)
         while not (result := await check()):  # noqa: ASYNC110 - polls a database, no event to await
             await asyncio.sleep(interval)
     return result
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _ready(env: dict[str, str], process: asyncio.subprocess.Process) -> bool:
+    """Its queue is declared and bound once /readyz answers; publishing earlier loses events."""
+    assert process.returncode is None, "the notifier exited"
+    url = f"http://127.0.0.1:{env['NOTIFIER_API_PORT']}/readyz"
+    try:
+        async with httpx.AsyncClient(timeout=2) as client:
+            return (await client.get(url)).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@asynccontextmanager
+async def notifier_process(
+    env: dict[str, str], log: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    with log.open("ab") as output:
+        process = await asyncio.create_subprocess_exec(
+            str(NOTIFIER), "run", env=os.environ | env, stdout=output, stderr=output
+        )
+    try:
+        await eventually(lambda: _ready(env, process), within=120, interval=0.5)
+        yield process
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            async with asyncio.timeout(30):
+                await process.wait()

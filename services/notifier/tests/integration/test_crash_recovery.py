@@ -1,63 +1,20 @@
 """kill -9 of a notifier process in the middle of a 1,000-recipient dispatch, then a restart."""
 
 import asyncio
-import os
-import signal
-import socket
-import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 import pytest
-from integration_harness import eventually, migrated, publisher
+from integration_harness import eventually, free_port, migrated, notifier_process, publisher
 from notifier_testing import NoticeSpec, envelope, recipient_updated
 from sqlalchemy import func, select
 
-from notifier.devtools.smtp_sink import SmtpSink
 from notifier.store.db import create_engine, create_session_factory
 from notifier.store.models import Delivery
+from notifier_devtools.smtp_sink import SmtpSink
 
 RECIPIENTS = 1000
-NOTIFIER = Path(sys.executable).with_name("notifier")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def _ready(env: dict[str, str], process: asyncio.subprocess.Process) -> bool:
-    """Its queue is declared and bound once /readyz answers; publishing earlier loses events."""
-    assert process.returncode is None, "the notifier exited"
-    url = f"http://127.0.0.1:{env['NOTIFIER_API_PORT']}/readyz"
-    try:
-        async with httpx.AsyncClient(timeout=2) as client:
-            return (await client.get(url)).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-@asynccontextmanager
-async def notifier_process(
-    env: dict[str, str], log: Path
-) -> AsyncIterator[asyncio.subprocess.Process]:
-    with log.open("ab") as output:
-        process = await asyncio.create_subprocess_exec(
-            str(NOTIFIER), "run", env=os.environ | env, stdout=output, stderr=output
-        )
-    try:
-        await eventually(lambda: _ready(env, process), within=120, interval=0.5)
-        yield process
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            async with asyncio.timeout(30):
-                await process.wait()
 
 
 @pytest.mark.timeout(600)
@@ -68,7 +25,7 @@ async def test_after_kill_9_and_restart_every_recipient_has_exactly_one_delivere
     env = settings_env | {
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
-        "NOTIFIER_API_PORT": str(_free_port()),
+        "NOTIFIER_API_PORT": str(free_port()),
         "NOTIFIER_API_HOST": "127.0.0.1",
         "NOTIFIER_CLAIM_LEASE_SECONDS": "3",
         "LOG_LEVEL": "WARNING",

@@ -16,10 +16,10 @@ from notifier_testing import NoticeSpec, envelope, recipient_updated, wire_bytes
 from sqlalchemy import func, select
 
 from notifier.app import Notifier
-from notifier.devtools.smtp_sink import SmtpSink
-from notifier.devtools.webhook_receiver import WebhookReceiver
 from notifier.dlq import list_dead_letters, replay_dead_letters
 from notifier.store.models import Attempt, Delivery, InboxEvent
+from notifier_devtools.smtp_sink import SmtpSink
+from notifier_devtools.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -8,10 +8,10 @@ from integration_harness import eventually, migrated
 from notifier_testing import NoticeSpec, envelope, handle, recipient_updated
 from sqlalchemy import func, select
 
-from notifier.channels.fakes import FakeEmailChannel, FakeWebhookChannel
 from notifier.dispatcher import Dispatcher, DispatchPolicy
 from notifier.store.db import create_engine, create_session_factory
 from notifier.store.models import Channel, Delivery
+from notifier_devtools.fakes import FakeEmailChannel, FakeWebhookChannel
 
 RECIPIENTS = 500
 

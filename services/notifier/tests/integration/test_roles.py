@@ -16,9 +16,9 @@ from notifier_testing import NoticeSpec, envelope, recipient_updated
 from sqlalchemy import func, select
 
 from notifier.app import Notifier, build_notifier, shutdown, start_consuming
-from notifier.channels.fakes import FakeEmailChannel, FakeWebhookChannel
 from notifier.store.models import Delivery, WebhookEndpoint
 from notifier.store.wakeups import listen_for_due
+from notifier_devtools.fakes import FakeEmailChannel, FakeWebhookChannel
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -15,16 +15,16 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from notifier.channels.base import SendResult, WebhookMessage
-from notifier.channels.fakes import (
+from notifier.dispatcher import Dispatcher, DispatchPolicy
+from notifier.ledger.cancel import cancel_for_endpoint_deleted
+from notifier.store.db import SessionFactory
+from notifier.store.models import Channel, Delivery, WebhookEndpoint
+from notifier_devtools.fakes import (
     GONE_RESULT,
     RETRY_RESULT,
     FakeEmailChannel,
     FakeWebhookChannel,
 )
-from notifier.dispatcher import Dispatcher, DispatchPolicy
-from notifier.ledger.cancel import cancel_for_endpoint_deleted
-from notifier.store.db import SessionFactory
-from notifier.store.models import Channel, Delivery, WebhookEndpoint
 
 HOOK_URL = "https://hooks.example/endpoint"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

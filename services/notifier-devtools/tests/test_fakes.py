@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from notifier.channels.base import EmailMessage, Outcome, SendResult, WebhookMessage
-from notifier.channels.fakes import (
+from notifier.channels.webhook import HttpxWebhookChannel, new_webhook_secret
+from notifier_devtools.fakes import (
     DELIVERED_RESULT,
     FAILED_RESULT,
     GONE_RESULT,
@@ -14,8 +15,7 @@ from notifier.channels.fakes import (
     FakeEmailChannel,
     FakeWebhookChannel,
 )
-from notifier.channels.webhook import HttpxWebhookChannel, new_webhook_secret
-from notifier.devtools.webhook_receiver import WebhookReceiver
+from notifier_devtools.webhook_receiver import WebhookReceiver
 
 
 def a_webhook(url: str, *secrets: str) -> WebhookMessage:

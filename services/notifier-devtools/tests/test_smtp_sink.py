@@ -7,7 +7,7 @@ from pathlib import Path
 
 from notifier.channels.base import EmailMessage, Outcome
 from notifier.channels.email import SmtpEmailChannel
-from notifier.devtools.smtp_sink import SmtpSink
+from notifier_devtools.smtp_sink import SmtpSink
 
 StartProcess = Callable[..., int]  # the start_devtool fixture: name, *args -> port
 

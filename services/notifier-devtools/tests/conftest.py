@@ -31,13 +31,13 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def start_devtool() -> Iterator[StartProcess]:
-    """Runs ``python -m notifier.devtools.<name> --port <free> *args``; returns the port."""
+    """Runs ``python -m notifier_devtools.<name> --port <free> *args``; returns the port."""
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, *args: str) -> int:
         port = _free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", f"notifier.devtools.{name}", "--port", str(port), *args],
+            [sys.executable, "-m", f"notifier_devtools.{name}", "--port", str(port), *args],
             stderr=subprocess.PIPE,
         )
         processes.append(process)

@@ -10,7 +10,7 @@ In-process (tests, benchmarks)::
 
 As a process (`make run`, e2e)::
 
-    python -m notifier.devtools.webhook_receiver --port 9000 --secret whsec_...
+    python -m notifier_devtools.webhook_receiver --port 9000 --secret whsec_...
 
 Every POST path is a webhook endpoint. A call whose signature no known secret
 verifies gets 401 and is only counted (``rejected``); verified calls are recorded
@@ -45,9 +45,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from notifier.devtools.logs import configure_devtool_logging
+from notifier_devtools.logs import configure_devtool_logging
 
-logger = structlog.get_logger("notifier.devtools.webhook_receiver")
+logger = structlog.get_logger("notifier_devtools.webhook_receiver")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +134,13 @@ class WebhookReceiver:
         """Serve on the running loop; yields the base URL (pick a free port with 0)."""
         listener = socket.create_server((host, port))
         server = _InProcessServer(
-            uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
+            uvicorn.Config(
+                self.app,
+                log_level="warning",
+                access_log=False,
+                log_config=None,  # through the process's root handler, as the notifier's API
+                lifespan="off",
+            )
         )
         task = asyncio.create_task(server.serve(sockets=[listener]))
         try:
@@ -253,7 +259,14 @@ def main(argv: list[str] | None = None) -> None:
     configure_devtool_logging()
     receiver = WebhookReceiver(secrets=args.secret, behaviour=behaviour, seed=args.seed)
     logger.info("webhook receiver listening", host=args.host, port=args.port)
-    uvicorn.run(receiver.app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        receiver.app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        log_config=None,
+    )
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import pytest
 
 from notifier.channels.base import WebhookMessage
 from notifier.channels.webhook import new_webhook_secret, signed_headers
-from notifier.devtools.webhook_receiver import Behaviour, WebhookReceiver
+from notifier_devtools.webhook_receiver import Behaviour, WebhookReceiver
 
 StartProcess = Callable[..., int]  # the start_devtool fixture: name, *args -> port
 

@@ -7,5 +7,6 @@ from notifier.logging import configure_logging
 
 def configure_devtool_logging() -> None:
     configure_logging()
-    # aiosmtpd and uvicorn log every connection; only their problems matter here.
-    logging.getLogger().setLevel(logging.WARNING)
+    # aiosmtpd logs every connection; only its problems matter here (uvicorn is started
+    # with log_level="warning" for the same reason).
+    logging.getLogger("mail.log").setLevel(logging.WARNING)

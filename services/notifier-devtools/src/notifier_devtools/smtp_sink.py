@@ -10,7 +10,7 @@ In-process (tests, benchmarks)::
 
 As a process (`make run`, e2e)::
 
-    python -m notifier.devtools.smtp_sink --port 1025 --dir var/mail
+    python -m notifier_devtools.smtp_sink --port 1025 --dir var/mail
 
 Each mail is logged as one line (message_id, to, subject) and, with a directory,
 written there as ``<ns-time>-<pid>-<n>.eml``; a duplicate with the same
@@ -39,9 +39,9 @@ from typing import Any
 import structlog
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from notifier.devtools.logs import configure_devtool_logging
+from notifier_devtools.logs import configure_devtool_logging
 
-logger = structlog.get_logger("notifier.devtools.smtp_sink")
+logger = structlog.get_logger("notifier_devtools.smtp_sink")
 _HEADER_PARSER = email.parser.BytesHeaderParser(policy=email.policy.compat32)
 
 
