@@ -154,8 +154,11 @@ class EventConsumer:
                 try:
                     handled |= await self._handle([item])
                 except Exception as error:
-                    self._log(item).warning(
-                        "event_failed", error=repr(error), attempt=_attempt(item.message)
+                    logger.warning(
+                        "event_failed",
+                        error=repr(error),
+                        attempt=_attempt(item.message),
+                        **self._log_fields(item),
                     )
                     await self._settle(item.message, self._retry_later(item.message, error=error))
                     continue
@@ -205,18 +208,19 @@ class EventConsumer:
     async def _ack_handled(self, item: _Parsed, handled: bool) -> None:
         outcome = "handled" if handled else "duplicate"
         metrics.EVENTS_CONSUMED.labels(item.event.type, outcome).inc()
-        self._log(item).info(f"event_{outcome}")
+        logger.info(f"event_{outcome}", **self._log_fields(item))
         await item.message.ack()
 
-    def _log(self, item: _Parsed) -> Any:
-        return logger.bind(
-            message_id=item.message.message_id,
-            routing_key=item.message.raw_message.routing_key,
-            event_id=str(item.event.id),
-            event_type=item.event.type,
-            correlationid=item.event.correlationid,
-            trace_id=trace_id_of(item.event.traceparent),
-        )
+    @staticmethod
+    def _log_fields(item: _Parsed) -> dict[str, Any]:
+        return {
+            "message_id": item.message.message_id,
+            "routing_key": item.message.raw_message.routing_key,
+            "event_id": str(item.event.id),
+            "event_type": item.event.type,
+            "correlationid": item.event.correlationid,
+            "trace_id": trace_id_of(item.event.traceparent),
+        }
 
     async def _settle(self, message: RabbitMessage, republish: Awaitable[None]) -> None:
         """Acknowledge once the copy is out; reject (to the queue's DLX) if it could not go."""
