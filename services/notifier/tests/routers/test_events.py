@@ -11,7 +11,8 @@ from notifier_testing import FakeClock, NoticeSpec, envelope, recipient_updated,
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from notifier.routers.events import EventConsumer, build_events_router
+from notices_contracts import RECIPIENT_UPDATED_V1
+from notifier.routers.events import HANDLERS, EventConsumer, build_events_router
 from notifier.settings import Settings
 from notifier.store.db import SessionFactory
 from notifier.store.models import Delivery, InboxEvent, Recipient
@@ -151,3 +152,41 @@ async def test_a_transient_failure_goes_to_the_next_wait_queue_then_to_the_dlq(
         [dead] = bus.dead
         assert dead.headers[REASON_HEADER] == "retries_exhausted"
         assert "database is down" in dead.headers[ERROR_HEADER]
+
+
+async def test_a_batch_that_fails_is_handled_one_event_at_a_time_and_only_the_bad_one_waits(
+    bus: Bus, session_factory: SessionFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = [uuid.uuid4() for _ in range(3)]
+    bad = uuid.uuid4()
+    real = HANDLERS[RECIPIENT_UPDATED_V1.type]
+
+    async def failing_for_bad(session: Any, *, events: Any, now: Any) -> object:
+        if any(event.data.user_id == bad for event in events):
+            raise RuntimeError("this one event cannot be written")
+        return await real(session, events=events, now=now)
+
+    monkeypatch.setitem(HANDLERS, RECIPIENT_UPDATED_V1.type, failing_for_bad)
+    batches: list[int] = []
+    handle_batch = bus.consumer._handle
+
+    async def counting(items: Any) -> Any:
+        batches.append(len(items))
+        return await handle_batch(items)
+
+    monkeypatch.setattr(bus.consumer, "_handle", counting)
+    # Published back to back: the first starts the batcher and is a batch alone, the
+    # other three arrive while it is written and make the next batch.
+    for user in [good[0], bad, *good[1:]]:
+        await bus.broker.publish(
+            wire_bytes(envelope(recipient_updated(user))), queue=bus.topology.queue.name
+        )
+    await bus.consumer.settled()
+
+    assert batches == [1, 3, 1, 1, 1]  # the batch of three failed: each alone
+    async with session_factory() as session:
+        stored = set(await session.scalars(select(Recipient.user_id)))
+    assert stored == set(good)
+    [waiting] = bus.waiting[bus.topology.retry_queues[0].name]
+    assert waiting.headers[ATTEMPT_HEADER] == 2
+    assert bus.dead == []
