@@ -1,9 +1,15 @@
-"""Builders shared by the notifier tests: contract events, a settable clock, a ready store."""
+"""Builders shared by the notifier tests: contract events, a settable clock, a ready store,
+a PostgreSQL database of their own."""
 
+import os
+import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 from notices_contracts import (
@@ -15,6 +21,8 @@ from notices_contracts import (
     build_event,
 )
 from notifier.handlers.context import EventContext
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -101,3 +109,27 @@ class NoticeSpec:
 
     def archived(self, *, at: datetime = T0) -> NoticeArchivedV1:
         return NoticeArchivedV1(notice_id=self.notice_id, archived_at=at)
+
+
+def with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", POSTGRES_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+@contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test; yields its URL, drops it at the end."""
+    _psql(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_path(POSTGRES_URL, "/" + name)
+    finally:
+        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
