@@ -33,7 +33,7 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SCRIPTS = ScriptDirectory(str(MIGRATIONS_DIR))
 HEAD = SCRIPTS.get_current_head()
 EVERY_REVISION = tuple(
-    f"{script.revision} {script.doc}" for script in reversed(list(SCRIPTS.walk_revisions()))
+    f"{script.revision} ({script.doc})" for script in reversed(list(SCRIPTS.walk_revisions()))
 )
 
 

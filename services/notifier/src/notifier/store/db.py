@@ -86,7 +86,7 @@ class MigrationReport:
     # A database the create-only migrate made before Alembic; it is taken over at the
     # first revision (which creates only the tables it lacks) before the rest are applied.
     adopted: bool
-    # The revisions applied, oldest first, as "<revision> <message>".
+    # The revisions applied, oldest first, as "<revision> (<message>)".
     applied: tuple[str, ...]
 
 
@@ -114,7 +114,7 @@ def _upgrade_to_head(connection: Connection) -> MigrationReport:
     pending = ScriptDirectory.from_config(config).iterate_revisions("head", current)
     return MigrationReport(
         adopted=adopted,
-        applied=tuple(f"{script.revision} {script.doc}" for script in reversed(list(pending))),
+        applied=tuple(f"{script.revision} ({script.doc})" for script in reversed(list(pending))),
     )
 
 

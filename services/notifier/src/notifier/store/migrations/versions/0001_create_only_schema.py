@@ -1,4 +1,7 @@
-"""The schema of the create-only `notifier migrate`, which came before Alembic.
+"""the schema of the create-only migrate
+
+Before Alembic, `notifier migrate` only created the tables and indexes that were missing;
+these are the ones it made.
 
 Revision ID: 0001
 Revises:
