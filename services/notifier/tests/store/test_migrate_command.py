@@ -4,6 +4,7 @@ from pathlib import Path
 
 import create_only_schema as old
 import pytest
+from revisions import EVERY_REVISION
 from sqlalchemy import create_engine
 from typer.testing import CliRunner
 
@@ -26,7 +27,7 @@ def notifier_migrate() -> list[str]:
 def test_it_names_the_revisions_it_applied_then_says_the_schema_is_up_to_date(
     database: Path,
 ) -> None:
-    assert notifier_migrate() == ["applied 0001 (the schema of the create-only migrate)"]
+    assert notifier_migrate() == [f"applied {revision}" for revision in EVERY_REVISION]
     assert notifier_migrate() == ["schema up to date"]
 
 
@@ -39,5 +40,5 @@ def test_it_says_when_it_takes_over_a_database_of_the_create_only_migrate(
 
     assert notifier_migrate() == [
         "taken over a database of the create-only migrate",
-        "applied 0001 (the schema of the create-only migrate)",
+        *(f"applied {revision}" for revision in EVERY_REVISION),
     ]
