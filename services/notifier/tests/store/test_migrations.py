@@ -197,6 +197,35 @@ async def test_a_create_only_database_from_before_the_audience_table_gains_it(
     await check_against_models(blank_engine)
 
 
+def constraint_names(connection: Connection) -> set[tuple[str, str, str | None]]:
+    inspector = inspect(connection)
+    names: set[tuple[str, str, str | None]] = set()
+    for table in old.metadata.tables:
+        names.add((table, "primary key", inspector.get_pk_constraint(table)["name"]))
+        names.update((table, "foreign key", fk["name"]) for fk in inspector.get_foreign_keys(table))
+        names.update(
+            (table, "unique", uq["name"]) for uq in inspector.get_unique_constraints(table)
+        )
+        names.update((table, "index", ix["name"]) for ix in inspector.get_indexes(table))
+    return names
+
+
+async def test_on_postgresql_the_create_only_tables_have_the_names_the_revisions_give() -> None:
+    """Later revisions may name a constraint of a taken-over database as of a new one."""
+    with postgres_database(f"notifier_migrations_{uuid.uuid4().hex[:12]}") as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(old.metadata.create_all)
+                create_only = await connection.run_sync(constraint_names)
+                await connection.run_sync(old.metadata.drop_all)
+            await migrate(engine)
+            async with engine.connect() as connection:
+                assert await connection.run_sync(constraint_names) == create_only
+        finally:
+            await engine.dispose()
+
+
 async def test_migrating_twice_changes_nothing(blank_engine: AsyncEngine) -> None:
     await migrate(blank_engine)
 
