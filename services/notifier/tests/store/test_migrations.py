@@ -1,6 +1,7 @@
 """The Alembic migrations of the store, on SQLite and PostgreSQL: from nothing, from a
 database of the create-only migrate, twice in a row, and against the models."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -234,6 +235,19 @@ async def test_migrating_twice_changes_nothing(blank_engine: AsyncEngine) -> Non
     assert report == MigrationReport(adopted=False, applied=())
     assert await version_of(blank_engine) == HEAD
     await check_against_models(blank_engine)
+
+
+async def test_on_postgresql_migrations_started_together_run_one_after_the_other() -> None:
+    """Replicas that each run `notifier migrate` as they start must not fail each other."""
+    with postgres_database(f"notifier_migrations_{uuid.uuid4().hex[:12]}") as url:
+        engines = [create_engine(url), create_engine(url)]
+        try:
+            reports = await asyncio.gather(*(migrate(engine) for engine in engines))
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+    assert sorted(report.applied for report in reports) == [(), EVERY_REVISION]
 
 
 async def test_downgrading_to_base_leaves_no_table_of_the_store(

@@ -29,6 +29,8 @@ from notifier.store.models import Base
 SessionFactory = async_sessionmaker[AsyncSession]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# A PostgreSQL advisory lock key of this service's own (any 64-bit constant).
+MIGRATION_LOCK = 0x6E6F74696D696772
 
 
 def normalise_database_url(url: str) -> str:
@@ -122,6 +124,10 @@ def _upgrade_to_head(connection: Connection) -> MigrationReport:
 async def migration_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection in a transaction for schema changes, committed when the block ends.
 
+    On PostgreSQL they run one at a time (an advisory lock held until the commit):
+    replicas that each migrate as they start wait for each other instead of failing
+    on the same CREATE TABLE. SQLite's transactions begin IMMEDIATE, one at a time too.
+
     On SQLite, foreign keys are not enforced during it: a batch ALTER recreates a table,
     and dropping the old copy with enforcement on would cascade-delete the rows that
     refer to it (a delivery's attempts). Before committing, ``PRAGMA foreign_key_check``
@@ -134,6 +140,10 @@ async def migration_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConne
             await connection.run_sync(_enforce_sqlite_foreign_keys, False)
         try:
             async with connection.begin():
+                if is_postgresql(engine):
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
                 yield connection
                 if on_sqlite:
                     await connection.run_sync(_refuse_dangling_rows)
