@@ -1,34 +1,44 @@
-"""`notifier migrate` says what it did."""
+"""`notifier migrate` says what it did.
 
+The command runs as its own process: it configures logging for the whole process,
+which must not leak into the other tests.
+"""
+
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import create_only_schema as old
 import pytest
 from revisions import EVERY_REVISION
 from sqlalchemy import create_engine
-from typer.testing import CliRunner
 
-from notifier.cli import cli
+NOTIFIER = Path(sys.executable).with_name("notifier")
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "notifier.sqlite3"
-    monkeypatch.setenv("NOTIFIER_DATABASE_URL", f"sqlite:///{path}")
-    return path
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "notifier.sqlite3"
 
 
-def notifier_migrate() -> list[str]:
-    result = CliRunner().invoke(cli, ["migrate"], catch_exceptions=False)
-    assert result.exit_code == 0
-    return result.stdout.splitlines()
+def notifier_migrate(database: Path) -> list[str]:
+    done = subprocess.run(
+        [NOTIFIER, "migrate"],
+        env={**os.environ, "NOTIFIER_DATABASE_URL": f"sqlite:///{database}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.splitlines()
 
 
 def test_it_names_the_revisions_it_applied_then_says_the_schema_is_up_to_date(
     database: Path,
 ) -> None:
-    assert notifier_migrate() == [f"applied {revision}" for revision in EVERY_REVISION]
-    assert notifier_migrate() == ["schema up to date"]
+    assert notifier_migrate(database) == [f"applied {revision}" for revision in EVERY_REVISION]
+    assert notifier_migrate(database) == ["schema up to date"]
 
 
 def test_it_says_when_it_takes_over_a_database_of_the_create_only_migrate(
@@ -38,7 +48,7 @@ def test_it_says_when_it_takes_over_a_database_of_the_create_only_migrate(
     old.metadata.create_all(engine)
     engine.dispose()
 
-    assert notifier_migrate() == [
+    assert notifier_migrate(database) == [
         "taken over a database of the create-only migrate",
         *(f"applied {revision}" for revision in EVERY_REVISION),
     ]

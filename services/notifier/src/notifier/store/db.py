@@ -85,8 +85,8 @@ class DanglingRowsError(RuntimeError):
 
 @dataclass(frozen=True)
 class MigrationReport:
-    # A database the create-only migrate made before Alembic; it is taken over at the
-    # first revision (which creates only the tables it lacks) before the rest are applied.
+    # True for a database of the create-only migrate (before Alembic): the first
+    # revision takes it over, creating only the tables it lacks, then the rest apply.
     adopted: bool
     # The revisions applied, oldest first, as "<revision> (<message>)".
     applied: tuple[str, ...]
