@@ -1,11 +1,16 @@
 """Builders shared by the notifier tests: contract events, a settable clock, a ready store,
-the records of a log."""
+the records of a log, a PostgreSQL database of their own."""
 
 import json
+import os
+import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +25,8 @@ from notices_contracts import (
 )
 from notifier.handlers.context import EventContext, Received
 from notifier.routers.events import HANDLERS
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -130,3 +137,27 @@ def log_lines(text: str) -> tuple[list[dict[str, Any]], list[str]]:
         else:
             others.append(line)
     return records, others
+
+
+def with_path(url: str, path: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", POSTGRES_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+@contextmanager
+def postgres_database(name: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test; yields its URL, drops it at the end."""
+    _psql(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_path(POSTGRES_URL, "/" + name)
+    finally:
+        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -10,7 +10,7 @@ from notifier.app import build_notifier, serve
 from notifier.dlq import list_dead_letters, replay_dead_letters
 from notifier.logging import configure_logging
 from notifier.settings import Settings
-from notifier.store.db import create_engine, migrate
+from notifier.store.db import MigrationReport, create_engine, migrate
 from notifier.topology import build_topology
 from notifier.topology import definitions as topology_definitions
 
@@ -34,18 +34,23 @@ def run() -> None:
 
 @cli.command("migrate")
 def migrate_command() -> None:
-    """Create the missing tables and indexes (create-only: never alters or drops)."""
+    """Upgrade the database schema to the newest revision (Alembic)."""
     settings = _settings()
 
-    async def go() -> list[str]:
+    async def go() -> MigrationReport:
         engine = create_engine(settings.database_url)
         try:
             return await migrate(engine)
         finally:
             await engine.dispose()
 
-    created = asyncio.run(go())
-    typer.echo(f"created tables: {', '.join(created)}" if created else "schema up to date")
+    report = asyncio.run(go())
+    if report.adopted:
+        typer.echo("taken over a database of the create-only migrate")
+    for revision in report.applied:
+        typer.echo(f"applied {revision}")
+    if not report.applied:
+        typer.echo("schema up to date")
 
 
 @cli.command()

@@ -9,35 +9,21 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import pytest
 from integration_harness import API_TOKEN
+from notifier_testing import postgres_database, with_path
 
 from notifier_devtools.smtp_sink import SmtpSink
 from notifier_devtools.webhook_receiver import WebhookReceiver
 
 RUN_ID = uuid.uuid4().hex[:10]
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 def _rabbitmqctl(*args: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
-def _psql(sql: str) -> None:
-    subprocess.run(
-        ["psql", POSTGRES_URL, "-v", "ON_ERROR_STOP=1", "-qc", sql],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-
-
-def _with_path(url: str, path: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
 @pytest.fixture(scope="session")
@@ -46,19 +32,15 @@ def amqp_url() -> Iterator[str]:
     _rabbitmqctl("add_vhost", vhost)
     try:
         _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-        yield _with_path(AMQP_URL, "/" + quote(vhost, safe=""))
+        yield with_path(AMQP_URL, "/" + quote(vhost, safe=""))
     finally:
         _rabbitmqctl("delete_vhost", vhost)
 
 
 @pytest.fixture
 def database_url() -> Iterator[str]:
-    name = f"notifier_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
-    _psql(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_path(POSTGRES_URL, "/" + name)
-    finally:
-        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database(f"notifier_test_{RUN_ID}_{uuid.uuid4().hex[:8]}") as url:
+        yield url
 
 
 @pytest.fixture

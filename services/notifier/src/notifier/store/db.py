@@ -1,10 +1,23 @@
-"""Engine, sessions and schema creation."""
+"""Engine, sessions and schema migrations.
 
+The schema is what the Alembic revisions under ``migrations/versions`` build, and
+``migrate`` is the one way it changes; a test keeps the head revision equal to the
+models.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, inspect, make_url, text
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, event, inspect, make_url, text
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -14,6 +27,10 @@ from sqlalchemy.ext.asyncio import (
 from notifier.store.models import Base
 
 SessionFactory = async_sessionmaker[AsyncSession]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# A PostgreSQL advisory lock key of this service's own (any 64-bit constant).
+MIGRATION_LOCK = 0x6E6F74696D696772
 
 
 def normalise_database_url(url: str) -> str:
@@ -62,17 +79,90 @@ def is_postgresql(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-async def migrate(engine: AsyncEngine) -> list[str]:
-    """Create the tables and indexes that are missing; returns the names it created.
+class DanglingRowsError(RuntimeError):
+    """A migration left rows that refer to a missing row; it is rolled back."""
 
-    This is create-only: it never alters or drops an existing table. A schema
-    change to an existing table needs a real migration tool, which this service
-    does not carry yet.
+
+@dataclass(frozen=True)
+class MigrationReport:
+    # True for a database of the create-only migrate (before Alembic): the first
+    # revision takes it over, creating only the tables it lacks, then the rest apply.
+    adopted: bool
+    # The revisions applied, oldest first, as "<revision> (<message>)".
+    applied: tuple[str, ...]
+
+
+def alembic_config(connection: Connection) -> Config:
+    """The Alembic configuration that runs the package's migrations on ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def migrate(engine: AsyncEngine) -> MigrationReport:
+    """Upgrade the schema to the newest revision, in one transaction."""
+    async with migration_transaction(engine) as connection:
+        return await connection.run_sync(_upgrade_to_head)
+
+
+def _upgrade_to_head(connection: Connection) -> MigrationReport:
+    config = alembic_config(connection)
+    current = MigrationContext.configure(connection).get_current_revision()
+    adopted = current is None and bool(
+        set(inspect(connection).get_table_names()) & set(Base.metadata.tables)
+    )
+    command.upgrade(config, "head")
+    pending = ScriptDirectory.from_config(config).iterate_revisions("head", current)
+    return MigrationReport(
+        adopted=adopted,
+        applied=tuple(f"{script.revision} ({script.doc})" for script in reversed(list(pending))),
+    )
+
+
+@asynccontextmanager
+async def migration_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction for schema changes, committed when the block ends.
+
+    On PostgreSQL they run one at a time (an advisory lock held until the commit):
+    replicas that each migrate as they start wait for each other instead of failing
+    on the same CREATE TABLE. SQLite's transactions begin IMMEDIATE, one at a time too.
+
+    On SQLite, foreign keys are not enforced during it: a batch ALTER recreates a table,
+    and dropping the old copy with enforcement on would cascade-delete the rows that
+    refer to it (a delivery's attempts). Before committing, ``PRAGMA foreign_key_check``
+    refuses rows left without their parent.
     """
-    async with engine.begin() as connection:
-        existing = set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
-        await connection.run_sync(Base.metadata.create_all)
-    return [name for name in Base.metadata.tables if name not in existing]
+    async with engine.connect() as connection:
+        on_sqlite = connection.dialect.name == "sqlite"
+        if on_sqlite:
+            # PRAGMA foreign_keys is a no-op inside a transaction: set before it begins.
+            await connection.run_sync(_enforce_sqlite_foreign_keys, False)
+        try:
+            async with connection.begin():
+                if is_postgresql(engine):
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                    )
+                yield connection
+                if on_sqlite:
+                    await connection.run_sync(_refuse_dangling_rows)
+        finally:
+            if on_sqlite:
+                await connection.run_sync(_enforce_sqlite_foreign_keys, True)
+
+
+def _enforce_sqlite_foreign_keys(connection: Connection, enforce: bool) -> None:
+    # On the DBAPI connection: a statement through SQLAlchemy would begin a transaction.
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if enforce else 'OFF'}")
+    cursor.close()
+
+
+def _refuse_dangling_rows(connection: Connection) -> None:
+    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if dangling:
+        raise DanglingRowsError(f"rows whose parent is missing (table, rowid, parent): {dangling}")
 
 
 async def ping(engine: AsyncEngine) -> None:
