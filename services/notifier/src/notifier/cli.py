@@ -10,7 +10,7 @@ from notifier.app import build_notifier, serve
 from notifier.dlq import list_dead_letters, replay_dead_letters
 from notifier.logging import configure_logging
 from notifier.settings import Settings
-from notifier.store.db import MigrationReport, create_engine, migrate
+from notifier.store.db import MigrationReport, create_engine, migrate, pending_revisions
 from notifier.topology import build_topology
 from notifier.topology import definitions as topology_definitions
 
@@ -33,9 +33,20 @@ def run() -> None:
 
 
 @cli.command("migrate")
-def migrate_command() -> None:
+def migrate_command(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="change nothing: exit 0 when the schema is at the newest revision, else 1",
+        ),
+    ] = False,
+) -> None:
     """Upgrade the database schema to the newest revision (Alembic)."""
     settings = _settings()
+    if check:
+        _check_migrated(settings)
+        return
 
     async def go() -> MigrationReport:
         engine = create_engine(settings.database_url)
@@ -51,6 +62,23 @@ def migrate_command() -> None:
         typer.echo(f"applied {revision}")
     if not report.applied:
         typer.echo("schema up to date")
+
+
+def _check_migrated(settings: Settings) -> None:
+    """What pods wait on before they start (deploy/k8s): never migrates."""
+
+    async def go() -> tuple[str, ...]:
+        engine = create_engine(settings.database_url)
+        try:
+            return await pending_revisions(engine)
+        finally:
+            await engine.dispose()
+
+    pending = asyncio.run(go())
+    if pending:
+        typer.echo(f"revisions not applied: {' '.join(pending)}")
+        raise typer.Exit(1)
+    typer.echo("schema up to date")
 
 
 @cli.command()

@@ -52,3 +52,26 @@ def test_it_says_when_it_takes_over_a_database_of_the_create_only_migrate(
         "taken over a database of the create-only migrate",
         *(f"applied {revision}" for revision in EVERY_REVISION),
     ]
+
+
+def notifier_migrate_check(database: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [NOTIFIER, "migrate", "--check"],
+        env={**os.environ, "NOTIFIER_DATABASE_URL": f"sqlite:///{database}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_fails_until_the_schema_is_at_head_and_changes_nothing(database: Path) -> None:
+    before = notifier_migrate_check(database)
+    assert before.returncode == 1
+    assert before.stdout.split(":")[0] == "revisions not applied"
+    assert notifier_migrate_check(database).returncode == 1  # it migrated nothing
+
+    notifier_migrate(database)
+    after = notifier_migrate_check(database)
+    assert after.returncode == 0
+    assert after.stdout.splitlines() == ["schema up to date"]

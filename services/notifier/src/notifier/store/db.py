@@ -106,6 +106,20 @@ async def migrate(engine: AsyncEngine) -> MigrationReport:
         return await connection.run_sync(_upgrade_to_head)
 
 
+async def pending_revisions(engine: AsyncEngine) -> tuple[str, ...]:
+    """The revisions ``migrate`` would apply, oldest first; changes nothing."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_pending)
+
+
+def _pending(connection: Connection) -> tuple[str, ...]:
+    current = MigrationContext.configure(connection).get_current_revision()
+    scripts = ScriptDirectory.from_config(alembic_config(connection))
+    return tuple(
+        script.revision for script in reversed(list(scripts.iterate_revisions("head", current)))
+    )
+
+
 def _upgrade_to_head(connection: Connection) -> MigrationReport:
     config = alembic_config(connection)
     current = MigrationContext.configure(connection).get_current_revision()
