@@ -6,12 +6,17 @@
    at stepped offered rates; each reaches the webhook receiver (and one in ten an
    SMTP sink too). Per step: throughput, commit-to-broker and commit-to-delivered
    percentiles; the backlog is sampled throughout.
-2. Baselines on the same broker: kombu one confirm per message, aio-pika with a
-   window of confirms, raw FastStream consume-and-ack.
+2. Baselines on the same broker, with the notifier stopped once it delivered what
+   the pipeline left it: kombu one confirm per message, aio-pika with a window of
+   confirms, raw FastStream consume + parse + ack (bench/baselines.py says exactly
+   what each does; bench/BASELINES.md how the FastStream one was chosen).
 3. Recovery: a backlog committed while the relay is stopped, then drained.
 4. HTTP: the API (gunicorn, production settings) over a seeded database, driven by
    a load generator in its own process; create + publish also against the
    on_commit variant (bench/system/on_commit_wsgi.py), with and without confirms.
+
+``--notifier-split`` runs the notifier as one process per role (consumer,
+dispatcher, api: ``NOTIFIER_ROLES``) instead of one ``notifier run``.
 
 Writes bench/results/<timestamp>/ (results.json, report.md, latency.png,
 backlog.png); ``--publish`` also refreshes docs/performance.md. Not a test: it
@@ -28,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -51,10 +55,11 @@ from bench.system.pipeline import (
     amqp_connection,
     pipeline_step,
     recovery,
+    stop_notifier,
     wait_until,
 )
 from bench.system.report import write_report
-from notices_contracts import EXCHANGE_NAME, NoticeReadV1, amqp_properties, build_event
+from notices_contracts import EXCHANGE_NAME
 from tests.support.stack import API_DIR, ROOT, ManagedProcess, Stack, free_port, running_stack
 
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -62,6 +67,8 @@ WRITERS = 2  # one per core: more only queue on the same two
 BASELINE_EXCHANGE = "bench.baseline"
 BASELINE_QUEUE = "bench.baseline"
 CATEGORY = "bench"
+# --notifier-split: one process per role; the bench needs the API (preferences, endpoints).
+SPLIT_NOTIFIER_ROLES = ("consumer", "dispatcher", "api")
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,7 @@ FULL = Profile(
 )
 QUICK = Profile(
     name="quick",
-    steps=((100, 3), (500, 3), (None, 2)),
+    steps=((100, 3), (500, 3), (1000, 2), (None, 2)),
     drain_timeout=10,
     recovery_events=5_000,
     recovery_timeout=30,
@@ -133,7 +140,9 @@ class Phases:
         self._progress.advance(self._task)
 
 
-def conditions(stack: Stack, profile: Profile) -> dict[str, Any]:
+def conditions(
+    stack: Stack, profile: Profile, notifier_roles: tuple[str, ...] | None
+) -> dict[str, Any]:
     with psycopg.connect(stack.api_database_url) as db:
         (postgres,) = db.execute("SHOW server_version").fetchone() or ("?",)
     rabbitmq = subprocess.run(
@@ -149,6 +158,11 @@ def conditions(stack: Stack, profile: Profile) -> dict[str, Any]:
         "PostgreSQL": postgres,
         "RabbitMQ": rabbitmq or "?",
         "notifier queue": "quorum",
+        "notifier processes": (
+            "one `notifier run` (consumer, dispatcher, api)"
+            if notifier_roles is None
+            else ", ".join(f"NOTIFIER_ROLES={roles}" for roles in notifier_roles)
+        ),
         "API server": "gunicorn, 2 workers x 4 threads, production settings",
         "writer processes": WRITERS,
     }
@@ -187,14 +201,7 @@ def baseline_figures(stack: Stack, profile: Profile, window: int) -> dict[str, A
         BASELINE_QUEUE, durable=True, auto_delete=False, arguments={"x-queue-type": "quorum"}
     )
     channel.queue_bind(BASELINE_QUEUE, BASELINE_EXCHANGE, "#")
-    messages = []
-    for _ in range(max(profile.kombu_messages, profile.aio_pika_messages)):
-        notice_id = uuid.uuid4()
-        data = NoticeReadV1(notice_id=notice_id, user_id=uuid.uuid4(), read_at=datetime.now(UTC))
-        event = build_event(
-            event_id=uuid.uuid4(), subject=str(notice_id), time=datetime.now(UTC), data=data
-        )
-        messages.append((event.to_json_bytes(), amqp_properties(event)))
+    messages = baselines.read_events(max(profile.kombu_messages, profile.aio_pika_messages))
     kombu = messages[: profile.kombu_messages]
     kombu_seconds = baselines.kombu_one_confirm_per_message(
         stack.amqp_url, BASELINE_EXCHANGE, kombu
@@ -206,19 +213,17 @@ def baseline_figures(stack: Stack, profile: Profile, window: int) -> dict[str, A
     )
     channel.queue_purge(BASELINE_QUEUE)
     connection.collect()
-    faststream = asyncio.run(
-        baselines.faststream_consume_and_ack(
-            stack.amqp_url,
-            queue_name="bench.faststream",
-            count=profile.faststream_messages,
-            prefetch=32,
-        )
+    faststream = baselines.faststream_consume_and_ack(
+        stack.amqp_url, queue_name="bench.faststream", count=profile.faststream_messages
     )
     return {
         "kombu_one_confirm_per_second": round(len(kombu) / kombu_seconds, 1),
         "aio_pika_windowed_per_second": round(len(windowed) / aio_seconds, 1),
         "aio_pika_window": window,
         "faststream_consume_ack_per_second": round(faststream, 1),
+        "faststream_measures": baselines.FASTSTREAM_MEASURES.format(
+            prefetch=baselines.FASTSTREAM_PREFETCH, count=profile.faststream_messages
+        ),
         "messages": {
             "kombu": len(kombu),
             "aio_pika": len(windowed),
@@ -351,7 +356,7 @@ def publish_docs(report: Path) -> Path:
     return target
 
 
-def run(profile: Profile, command: str) -> dict[str, Any]:
+def run(profile: Profile, command: str, notifier_roles: tuple[str, ...] | None) -> dict[str, Any]:
     started = time.time()
     spawn = multiprocessing.get_context("spawn")
     console = Console(stderr=True)
@@ -372,7 +377,11 @@ def run(profile: Profile, command: str) -> dict[str, Any]:
         unthrottled = {"THROTTLE_RATE_USER": "100000000/minute", **quiet}
         with (
             running_stack(
-                Path(work), api_env=unthrottled, notifier_env=quiet, relay_env=quiet
+                Path(work),
+                api_env=unthrottled,
+                notifier_env=quiet,
+                relay_env=quiet,
+                notifier_roles=notifier_roles,
             ) as stack,
             spawn.Pool(
                 WRITERS, initializer=writers.set_up, initargs=(stack.api_database_url,)
@@ -386,7 +395,7 @@ def run(profile: Profile, command: str) -> dict[str, Any]:
                 "command": command,
                 "profile": profile.name,
                 "settings": asdict(profile),
-                "conditions": conditions(stack, profile),
+                "conditions": conditions(stack, profile, notifier_roles),
             }
             pool.starmap(writers.ready, [()] * WRITERS * 4)
             recipient_ids = prepare_delivery(stack, pool, recipients=10)
@@ -416,6 +425,13 @@ def run(profile: Profile, command: str) -> dict[str, Any]:
                 phases.done()
 
             phases.start("baselines: kombu, aio-pika, FastStream")
+            # What the notifier runs on competes with the baselines: let it finish the
+            # pipeline's deliveries, then stop it (the recovery starts it again).
+            results["ledger_drained_before_baselines"] = wait_until(
+                lambda: sampler.latest().get("ledger_pending", 1) == 0,
+                timeout=profile.drain_timeout,
+            )
+            stop_notifier(stack)
             window = pool.apply(writers.relay_confirm_window)
             results["baselines"] = baseline_figures(stack, profile, window)
             phases.done()
@@ -450,10 +466,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the short profile (make bench-quick)")
     parser.add_argument("--publish", action="store_true", help="also refresh docs/performance.md")
+    parser.add_argument(
+        "--notifier-split",
+        action="store_true",
+        help=f"the notifier as one process per role ({', '.join(SPLIT_NOTIFIER_ROLES)})",
+    )
     args = parser.parse_args()
     profile = QUICK if args.quick else FULL
     command = "make bench-quick" if args.quick else "make bench"
-    results = run(profile, command)
+    if args.notifier_split:
+        command += " BENCH_ARGS=--notifier-split"
+    results = run(profile, command, SPLIT_NOTIFIER_ROLES if args.notifier_split else None)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = write_report(results, RESULTS_DIR / stamp)
     print(report.read_text())

@@ -24,7 +24,7 @@ import amqp
 import psycopg
 
 from bench.system import writers
-from tests.support.stack import Stack
+from tests.support.stack import ManagedProcess, Stack
 
 PUBLISHED_TYPE = "notices.notice.published.v1"
 READ_TYPE = "notices.notice.read.v1"
@@ -146,11 +146,34 @@ class Sampler:
         }
 
 
+def notifier_processes(stack: Stack) -> list[ManagedProcess]:
+    """The notifier's processes: one ``notifier``, or ``notifier-<roles>`` when split."""
+    return [
+        process
+        for name, process in stack.processes.items()
+        if name == "notifier" or name.startswith("notifier-")
+    ]
+
+
+def stop_notifier(stack: Stack) -> None:
+    for process in notifier_processes(stack):
+        process.stop()
+
+
+def start_notifier(stack: Stack) -> None:
+    processes = notifier_processes(stack)
+    for process in processes:
+        process.start(wait=False)
+    for process in processes:
+        process.wait_ready()
+
+
 def purge_notifier_queue(stack: Stack) -> int:
     """Drop what the notifier has not consumed yet, so the next phase starts from empty."""
     connection = amqp_connection(stack.amqp_url)
     try:
-        queue = stack.processes["notifier"].env.get("NOTIFIER_QUEUE", "notifier.events")
+        env = notifier_processes(stack)[0].env
+        queue = env.get("NOTIFIER_QUEUE", "notifier.events")
         purged: int = connection.channel().queue_purge(queue)
         return purged
     finally:
@@ -278,7 +301,7 @@ def recovery(
     """
     sampler.phase = "recovery: relay stopped"
     stack.processes["relay"].stop()
-    stack.processes["notifier"].stop()
+    stop_notifier(stack)
     started = time.perf_counter()
     jobs = [
         pool.apply_async(
@@ -304,7 +327,7 @@ def recovery(
     # The notifier's pace over a bounded window, not the whole catch-up: at its rate a
     # large backlog would take longer than the rest of the run.
     sampler.phase = "recovery: notifier catching up"
-    stack.start("notifier")
+    start_notifier(stack)
     handled_at_drain = sampler.latest().get("events_handled", 0)
     window_started = time.time()
     notifier_caught_up = wait_until(

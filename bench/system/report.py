@@ -9,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
+FASTSTREAM = "raw FastStream consume + parse + ack"
+
 
 def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Each goal of the benchmark with the measured figure and whether it was met."""
@@ -20,16 +22,24 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
     def goal(name: str, measured: str, met: bool | None) -> None:
         rows.append({"goal": name, "measured": measured, "met": met})
 
-    if (sustained := steps.get(1000)) is not None:
-        p99 = sustained["commit_to_delivered_ms"]["p99"]
+    def delivered_within(rate: int, p99_below_ms: float, *, sustained: bool) -> None:
+        """Every event of the step delivered (at the offered rate), its p99 below the bound."""
+        if (step := steps.get(rate)) is None:
+            return
+        p99 = step["commit_to_delivered_ms"]["p99"]
+        kept_up = not sustained or step["delivered_per_second"] >= 0.95 * rate
         goal(
-            "1,000 events/s sustained, commit-to-delivered p99 < 250 ms",
-            f"{sustained['delivered_per_second']:.0f}/s delivered, p99 {p99} ms",
-            sustained["drained"]
-            and sustained["delivered_per_second"] >= 950
-            and p99 is not None
-            and p99 < 250,
+            f"{rate:,} events/s {'sustained' if sustained else 'offered'}, each with a webhook"
+            f" delivery, commit-to-delivered p99 < {p99_below_ms:g} ms",
+            f"{step['delivered_per_second']:.0f}/s delivered, p99 {p99} ms",
+            step["drained"] and kept_up and p99 is not None and p99 < p99_below_ms,
         )
+
+    def at_least(name: str, ratio: float, floor: float) -> None:
+        goal(f"{name} >= {floor:g}x {FASTSTREAM}", f"{ratio:.2f}x", ratio >= floor)
+
+    delivered_within(100, 100, sustained=False)
+    delivered_within(1000, 250, sustained=True)
     if (steady := steps.get(500)) is not None:
         p99 = steady["commit_to_broker_ms"]["p99"]
         goal(
@@ -42,11 +52,8 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         f"{ratios['relay_vs_kombu_one_confirm']:.2f}x",
         ratios["relay_vs_kombu_one_confirm"] >= 2.5,
     )
-    goal(
-        "notifier >= 0.5x raw FastStream consume-and-ack",
-        f"{ratios['notifier_vs_faststream']:.2f}x",
-        ratios["notifier_vs_faststream"] >= 0.5,
-    )
+    at_least("notifier doing real deliveries", ratios["notifier_vs_faststream"], 0.5)
+    at_least("notifier handling notice.read alone", ratios["notifier_handling_vs_faststream"], 0.8)
     for variant, ratio in ratios["create_publish_vs_on_commit"].items():
         goal(
             f"create + publish >= 0.8x the on_commit variant ({variant})",
@@ -123,11 +130,11 @@ def render_markdown(results: dict[str, Any]) -> str:
         f" | {baselines['aio_pika_windowed_per_second']:.0f} msg/s"
         f" | {ratios['relay_vs_aio_pika_windowed']:.2f}x |",
         f"| notifier, best pipeline step | {ratios['notifier_deliveries_per_second']:.0f}"
-        f" deliveries/s | raw FastStream consume + ack"
+        f" deliveries/s | {FASTSTREAM}"
         f" | {baselines['faststream_consume_ack_per_second']:.0f} msg/s"
         f" | {ratios['notifier_vs_faststream']:.2f}x |",
         f"| notifier handling `notice.read` alone | {recovery['notifier_events_per_second']:.0f}"
-        f" events/s | raw FastStream consume + ack"
+        f" events/s | {FASTSTREAM}"
         f" | {baselines['faststream_consume_ack_per_second']:.0f} msg/s"
         f" | {ratios['notifier_handling_vs_faststream']:.2f}x |",
     ]
@@ -139,6 +146,14 @@ def render_markdown(results: dict[str, Any]) -> str:
             f" | {theirs:.0f} op/s | {ratio:.2f}x |"
         )
     lines += [
+        "",
+        f"The {FASTSTREAM} baseline: {baselines['faststream_measures']}. The notifier was"
+        " stopped during the baselines, "
+        + (
+            "once it had delivered what the pipeline steps left it."
+            if results["ledger_drained_before_baselines"]
+            else "before it had delivered all the pipeline steps left it (the wait timed out)."
+        ),
         "",
         "## Recovery",
         "",

@@ -4,7 +4,9 @@
 RabbitMQ vhost named after a run id, migrates both stores, and starts on free ports:
 notices-api (gunicorn, production settings), the outbox relay, the notifier (consumer,
 dispatcher, API), an SMTP sink writing each mail to a directory, and a webhook receiver
-that verifies signatures. Every process runs in its own process group with
+that verifies signatures. ``notifier_roles`` splits the notifier into one process per
+subset of its roles (``NOTIFIER_ROLES``), named ``notifier-<roles>``. Every process
+runs in its own process group with
 LOG_FORMAT=json, its output appended to ``<log_dir>/<name>.log``. On exit every
 process group is killed and the databases and the vhost are dropped, also when the
 body failed.
@@ -27,7 +29,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,12 +335,17 @@ def running_stack(
     notifier_env: Mapping[str, str] | None = None,
     relay_env: Mapping[str, str] | None = None,
     receiver_args: tuple[str, ...] = (),
+    notifier_roles: Sequence[str] | None = None,
 ) -> Iterator[Stack]:
     """Everything up and ready; torn down (processes, databases, vhost) on exit.
 
     ``api_env`` (API and relay), ``notifier_env`` and ``relay_env`` add or override
     settings of those processes;
-    ``receiver_args`` are extra flags of the webhook receiver (e.g. a failure rate).
+    ``receiver_args`` are extra flags of the webhook receiver (e.g. a failure rate);
+    ``notifier_roles``: None runs one ``notifier run`` named ``notifier``; otherwise
+    one process per entry (e.g. ``("consumer", "dispatcher", "api")``), named
+    ``notifier-consumer`` ..., each serving its probes on a port of its own, the one
+    with the api role on the stack's notifier port.
     """
     run_id = uuid.uuid4().hex[:10]
     stack = Stack(
@@ -426,12 +433,27 @@ def running_stack(
             lambda: True,
             API_DIR,
         )
-        process(
-            "notifier",
-            [_notifier_command(), "run"],
-            notifier_run_env,
-            _http_ok(f"{stack.notifier_url}/readyz"),
+        notifiers = (
+            {"notifier": notifier_run_env}
+            if notifier_roles is None
+            else {
+                f"notifier-{roles.replace(',', '-')}": {
+                    **notifier_run_env,
+                    "NOTIFIER_ROLES": roles,
+                    "NOTIFIER_API_PORT": str(
+                        stack.notifier_port if "api" in roles.split(",") else free_port()
+                    ),
+                }
+                for roles in notifier_roles
+            }
         )
+        for name, env in notifiers.items():
+            process(
+                name,
+                [_notifier_command(), "run"],
+                env,
+                _http_ok(f"http://127.0.0.1:{env['NOTIFIER_API_PORT']}/readyz"),
+            )
         process(
             "smtp",
             [python, "-m", "notifier_devtools.smtp_sink", "--port", str(stack.smtp_port),
@@ -449,11 +471,11 @@ def running_stack(
 
         _run([python, "manage.py", "migrate", "--no-input"], cwd=API_DIR, env=api_env)
         _run([_notifier_command(), "migrate"], cwd=ROOT, env=notifier_run_env)
-        for name in ("smtp", "receiver", "api", "notifier"):
+        for name in ("smtp", "receiver", "api", *notifiers):
             stack.start(name, wait=False)
         # The notifier declares the queue before the relay publishes: RabbitMQ drops
         # what no queue is bound for.
-        for name in ("smtp", "receiver", "api", "notifier"):
+        for name in ("smtp", "receiver", "api", *notifiers):
             stack.processes[name].wait_ready()
         stack.start("relay")
         yield stack
