@@ -43,7 +43,7 @@ from notices_contracts import amqp_properties, build_event
 from notifier.app import Notifier, build_notifier, dispatch_policy, shutdown, start_consuming
 from notifier.channels.webhook import new_webhook_secret
 from notifier.dispatcher import Dispatcher
-from notifier.handlers.context import EventContext
+from notifier.handlers.context import EventContext, Received
 from notifier.handlers.notices import handle_notice_published
 from notifier.logging import configure_logging
 from notifier.settings import Settings
@@ -252,11 +252,9 @@ async def run() -> dict[str, Any]:
             direct = _notice(users)
             started = time.perf_counter()
             async with notifier.session_factory.begin() as session:
+                context = EventContext.of(direct, direct.model_dump_json().encode())
                 await handle_notice_published(
-                    session,
-                    data=direct.data,
-                    context=EventContext.of(direct, direct.model_dump_json().encode()),
-                    now=datetime.now(UTC),
+                    session, events=[Received(direct.data, context)], now=datetime.now(UTC)
                 )
             results["ledger_seconds_handler"] = time.perf_counter() - started
             # The same rows through a dispatcher whose channels answer at once: the
