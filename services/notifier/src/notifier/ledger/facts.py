@@ -6,7 +6,7 @@ handful of statements however many rows it holds.
 """
 
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
 from sqlalchemy import Table, select, tuple_
@@ -37,33 +37,33 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[start : start + LOOKUP_CHUNK]
 
 
-async def notices(session: AsyncSession, notice_ids: Iterable[UUID]) -> dict[UUID, NoticeFacts]:
-    columns = [_NOTICES.c[name] for name in NoticeFacts._fields]
-    found: dict[UUID, NoticeFacts] = {}
-    for chunk in _chunks(list(set(notice_ids))):
-        rows = await session.execute(select(*columns).where(_NOTICES.c.notice_id.in_(chunk)))
-        found.update((row.notice_id, NoticeFacts._make(row)) for row in rows)
+FactsT = TypeVar("FactsT", NoticeFacts, RecipientFacts, PreferenceFacts)
+
+
+async def _by_key(
+    session: AsyncSession, table: Table, facts: type[FactsT], ids: Iterable[UUID]
+) -> dict[UUID, FactsT]:
+    """Rows of ``table`` whose key (the facts' first field) is among ``ids``, by key."""
+    columns = [table.c[name] for name in facts._fields]
+    found: dict[UUID, FactsT] = {}
+    for chunk in _chunks(list(set(ids))):
+        for row in await session.execute(select(*columns).where(columns[0].in_(chunk))):
+            found[row[0]] = facts._make(row)
     return found
+
+
+async def notices(session: AsyncSession, notice_ids: Iterable[UUID]) -> dict[UUID, NoticeFacts]:
+    return await _by_key(session, _NOTICES, NoticeFacts, notice_ids)
 
 
 async def recipients(session: AsyncSession, user_ids: Iterable[UUID]) -> dict[UUID, RecipientFacts]:
-    columns = [_RECIPIENTS.c[name] for name in RecipientFacts._fields]
-    found: dict[UUID, RecipientFacts] = {}
-    for chunk in _chunks(list(set(user_ids))):
-        rows = await session.execute(select(*columns).where(_RECIPIENTS.c.user_id.in_(chunk)))
-        found.update((row.user_id, RecipientFacts._make(row)) for row in rows)
-    return found
+    return await _by_key(session, _RECIPIENTS, RecipientFacts, user_ids)
 
 
 async def preferences(
     session: AsyncSession, user_ids: Iterable[UUID]
 ) -> dict[UUID, PreferenceFacts]:
-    columns = [_PREFERENCES.c[name] for name in PreferenceFacts._fields]
-    found: dict[UUID, PreferenceFacts] = {}
-    for chunk in _chunks(list(set(user_ids))):
-        rows = await session.execute(select(*columns).where(_PREFERENCES.c.user_id.in_(chunk)))
-        found.update((row.user_id, PreferenceFacts._make(row)) for row in rows)
-    return found
+    return await _by_key(session, _PREFERENCES, PreferenceFacts, user_ids)
 
 
 async def reads_of_notices(
