@@ -55,7 +55,7 @@ Clock = Callable[[], datetime]
 RECORD_INTERVAL_SECONDS = 0.05
 # A lane claims once at least this share of its senders is free (or all are idle), so
 # that claims come in batches rather than one row per finished send.
-CLAIM_WHEN_FREE = 0.25
+CLAIM_WHEN_FREE = 0.5
 
 
 def utc_now() -> datetime:
