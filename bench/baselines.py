@@ -35,7 +35,7 @@ from notices_contracts import AmqpProperties, NoticeReadV1, amqp_properties, bui
 Message = tuple[bytes, AmqpProperties]
 T = TypeVar("T")
 
-# bench/BASELINES.md: 32 reads a third of 256, and 1024 adds nothing.
+# Prefetch 32 left the consumer waiting on the broker (bench/BASELINES.md).
 FASTSTREAM_PREFETCH = 256
 FASTSTREAM_MEASURES = (
     "one FastStream subscriber alone in a fresh process, prefetch {prefetch}, no logger,"
