@@ -48,6 +48,22 @@ FASTSTREAM_MEASURES = (
 CONNECTIONS_PER_HTTPX_CLIENT = 5
 
 
+def persistent_message(body: bytes, props: AmqpProperties) -> Any:
+    """An aio-pika message with the contract's AMQP properties, persistent."""
+    import aio_pika
+
+    return aio_pika.Message(
+        body,
+        content_type=props.content_type,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=props.message_id,
+        type=props.type,
+        correlation_id=props.correlation_id,
+        headers=props.headers,
+        timestamp=props.timestamp,
+    )
+
+
 def in_fresh_process(function: Callable[..., T], /, **kwargs: Any) -> T:
     """``function(**kwargs)`` in a spawned process of its own (a module-level function)."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
@@ -99,16 +115,7 @@ async def aio_pika_windowed(
         async def publish(body: bytes, props: AmqpProperties) -> None:
             async with slots:
                 await exchange.publish(
-                    aio_pika.Message(
-                        body,
-                        content_type=props.content_type,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                        message_id=props.message_id,
-                        type=props.type,
-                        correlation_id=props.correlation_id,
-                        headers=props.headers,
-                        timestamp=props.timestamp,
-                    ),
+                    persistent_message(body, props),
                     routing_key=props.routing_key,
                     mandatory=True,
                 )
@@ -151,15 +158,7 @@ async def fill_quorum_queue(amqp_url: str, *, queue_name: str, count: int) -> No
         async def publish(body: bytes, props: AmqpProperties) -> None:
             async with slots:
                 await channel.default_exchange.publish(
-                    aio_pika.Message(
-                        body,
-                        content_type=props.content_type,
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                        message_id=props.message_id,
-                        type=props.type,
-                        headers=props.headers,
-                        timestamp=props.timestamp,
-                    ),
+                    persistent_message(body, props),
                     routing_key=queue_name,
                 )
 

@@ -172,6 +172,12 @@ class _HeldWebhooks(FakeWebhookChannel):
         return await super().send(message)
 
 
+async def _sends_started(channel: _HeldWebhooks, count: int) -> None:
+    async with asyncio.timeout(10):
+        while channel.started < count:  # noqa: ASYNC110 - the channel counts, nothing to await
+            await asyncio.sleep(0.01)
+
+
 async def test_a_lease_covers_only_the_rows_being_sent(
     session_factory: SessionFactory, clock: FakeClock
 ) -> None:
@@ -182,9 +188,7 @@ async def test_a_lease_covers_only_the_rows_being_sent(
     dispatcher = _dispatcher(session_factory, clock, webhooks=webhooks, concurrency=2)
     task = asyncio.create_task(dispatcher.run())
     try:
-        async with asyncio.timeout(10):
-            while webhooks.started < 2:  # noqa: ASYNC110 - waits for the lane to claim
-                await asyncio.sleep(0.01)
+        await _sends_started(webhooks, 2)
         await asyncio.sleep(0.2)  # a lane that over-claims would have done so by now
         leased = [d for d in await _ledger(session_factory) if d.claim_token is not None]
         assert len(leased) == 2
@@ -205,9 +209,7 @@ async def test_a_result_never_brings_back_a_row_cancelled_while_it_was_in_flight
     dispatcher = _dispatcher(session_factory, clock, webhooks=webhooks)
 
     sending = asyncio.create_task(dispatcher.dispatch_due(Channel.WEBHOOK))
-    async with asyncio.timeout(10):
-        while webhooks.started < 1:  # noqa: ASYNC110 - waits for the send to begin
-            await asyncio.sleep(0.01)
+    await _sends_started(webhooks, 1)
     async with session_factory.begin() as session:
         await cancel_for_endpoint_deleted(session, endpoint_id=endpoint_id, now=clock.now)
     webhooks.release.set()
@@ -228,9 +230,7 @@ async def test_a_result_applies_only_to_the_claim_that_sent_it(
     first = asyncio.create_task(
         _dispatcher(session_factory, clock, webhooks=slow).dispatch_due(Channel.WEBHOOK)
     )
-    async with asyncio.timeout(10):
-        while slow.started < 1:  # noqa: ASYNC110 - waits for the send to begin
-            await asyncio.sleep(0.01)
+    await _sends_started(slow, 1)
     clock.advance(seconds=31)  # the first claim's lease ran out: another dispatcher takes it
     quick = FakeWebhookChannel()
     assert await _dispatcher(session_factory, clock, webhooks=quick).dispatch_due(Channel.WEBHOOK)
