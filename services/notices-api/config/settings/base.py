@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "notices_api.outbox",
     "notices_api.groups",
     "notices_api.notices",
+    "notices_api.web",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +94,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+LOGIN_URL = "web:login"
 
 # Public base URL of the API, used for links carried in events (notice.published url).
 PUBLIC_BASE_URL = os.environ.get("NOTICES_PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
