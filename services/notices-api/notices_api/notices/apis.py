@@ -26,7 +26,12 @@ from notices_api.core.pagination import CursorPage, paginated_response
 from notices_api.core.permissions import IsPublisher
 from notices_api.core.validation import validated_query
 from notices_api.groups.selectors import groups_by_ids
-from notices_api.notices.models import DEFAULT_CATEGORY, Notice
+from notices_api.notices.models import (
+    DEFAULT_CATEGORY,
+    MAX_REMIND_AFTER_SECONDS,
+    MIN_REMIND_AFTER_SECONDS,
+    Notice,
+)
 from notices_api.notices.selectors import (
     NoticeFilters,
     notice_get,
@@ -43,10 +48,6 @@ from notices_api.notices.services import (
     notice_mark_read,
     notice_publish,
 )
-
-# Shorter would remind before most recipients could have read the notice at all.
-MIN_REMIND_AFTER_SECONDS = 10
-MAX_REMIND_AFTER_SECONDS = 90 * 24 * 3600
 
 
 class AuthorOutput(serializers.Serializer[Any]):

@@ -12,6 +12,10 @@ from notices_api.core.exceptions import InvalidInputError, StateConflictError
 from notices_api.groups.models import RecipientGroup
 
 DEFAULT_CATEGORY = "general"
+# The bounds of a reminder delay, shared by the API's input and the console's form.
+# Shorter would remind before most recipients could have read the notice at all.
+MIN_REMIND_AFTER_SECONDS = 10
+MAX_REMIND_AFTER_SECONDS = 90 * 24 * 3600
 
 
 class NoticeQuerySet(models.QuerySet["Notice"]):

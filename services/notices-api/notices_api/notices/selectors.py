@@ -1,11 +1,13 @@
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
-from notices_api.accounts.models import User
+from notices_api.accounts.models import User, UserQuerySet
 from notices_api.core.exceptions import NotFoundError
+from notices_api.groups.models import RecipientGroup
 from notices_api.notices.models import Notice, NoticeQuerySet, NoticeRecipient, ReadReceipt
 
 
@@ -65,3 +67,15 @@ def notice_receipts(*, notice: Notice) -> list[Receipt]:
         .order_by("user__username")
     )
     return [Receipt(user=row.user, read_at=row.read_at) for row in rows]
+
+
+def audience_users(*, user_ids: Any, group_ids: Any) -> UserQuerySet:
+    """The active users an audience of these users and groups resolves to, each once.
+
+    The ids may be lists or ``values("id")`` querysets. Publishing freezes exactly these
+    users; the console counts them while the audience is being chosen.
+    """
+    members = RecipientGroup.members.through.objects.filter(recipientgroup__in=group_ids).values(
+        "user_id"
+    )
+    return User.objects.active().filter(Q(id__in=user_ids) | Q(id__in=members))

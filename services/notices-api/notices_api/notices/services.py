@@ -7,7 +7,6 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -17,6 +16,7 @@ from notices_api.accounts.models import User
 from notices_api.core.exceptions import ActionForbiddenError, NotFoundError, StateConflictError
 from notices_api.groups.models import RecipientGroup
 from notices_api.notices.models import Notice, NoticeRecipient, ReadReceipt
+from notices_api.notices.selectors import audience_users
 from notices_api.outbox.services import outbox_event_record
 from notices_contracts import NoticeArchivedV1, NoticePublishedV1, NoticeReadV1
 
@@ -72,7 +72,11 @@ def notice_publish(*, notice: Notice, actor: User) -> Notice:
     with transaction.atomic():
         locked = _locked_for_author(notice=notice, actor=actor)
         locked.ensure_status(Notice.Status.DRAFT, action="published")
-        recipient_ids = sorted(_audience_user_ids(locked), key=str)
+        audience = audience_users(
+            user_ids=locked.audience_users.values("id"),
+            group_ids=locked.audience_groups.values("id"),
+        )
+        recipient_ids = sorted(audience.values_list("id", flat=True), key=str)
         if not recipient_ids:
             raise StateConflictError(
                 "A notice needs at least one active recipient to be published."
@@ -153,18 +157,6 @@ def _locked_for_author(*, notice: Notice, actor: User) -> Notice:
     if locked.author_id != actor.id:
         raise ActionForbiddenError("Only the author of a notice can change it.")
     return locked
-
-
-def _audience_user_ids(notice: Notice) -> set[UUID]:
-    members = RecipientGroup.members.through.objects.filter(
-        recipientgroup__in=notice.audience_groups.all()
-    ).values("user_id")
-    chosen = notice.audience_users.values("id")
-    return set(
-        User.objects.active()
-        .filter(Q(id__in=chosen) | Q(id__in=members))
-        .values_list("id", flat=True)
-    )
 
 
 def _published_event(
