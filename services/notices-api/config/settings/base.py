@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "notices_api.groups",
     "notices_api.notices",
     "notices_api.web",
+    "notices_api.console",
 ]
 
 MIDDLEWARE = [
@@ -98,6 +99,10 @@ LOGIN_URL = "web:login"
 
 # Public base URL of the API, used for links carried in events (notice.published url).
 PUBLIC_BASE_URL = os.environ.get("NOTICES_PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+
+# The publisher console reads delivery state from the notifier's HTTP API, server-side.
+NOTIFIER_API_URL = os.environ.get("NOTIFIER_API_URL", "http://localhost:8001").rstrip("/")
+NOTIFIER_API_TOKEN = os.environ.get("NOTIFIER_API_TOKEN", "")
 
 # HTTP API
 REST_FRAMEWORK = {
