@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.template.defaultfilters import pluralize
 
 from notices_api.accounts.models import User
 from notices_api.accounts.selectors import user_list
@@ -41,7 +42,7 @@ class UserChoice(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
 
 class GroupChoice(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
-        return f"{obj.name} ({obj.member_count} members)"
+        return f"{obj.name} ({obj.member_count} member{pluralize(obj.member_count)})"
 
 
 class AudienceForm(forms.Form):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.test import Client
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from notices_api.accounts.models import User
 from notices_api.console import delivery
@@ -16,8 +16,8 @@ from notices_api.console.tests.fakes import FakeDeliveryStates
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[5] / "docs" / "ui"
-DESKTOP = {"width": 1200, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1200, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 PageFor = Callable[..., Page]
 
@@ -47,7 +47,7 @@ def page_for(browser: Browser, live_server: object) -> Iterator[PageFor]:
     """A page in a fresh browser context, signed in as ``user`` through a real session."""
     contexts = []
 
-    def open_page(user: User, *, viewport: dict[str, int] = DESKTOP) -> Page:
+    def open_page(user: User, *, viewport: ViewportSize = DESKTOP) -> Page:
         client = Client()
         client.force_login(user)
         context = browser.new_context(viewport=viewport, base_url=str(live_server))

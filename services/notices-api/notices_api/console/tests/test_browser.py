@@ -3,8 +3,9 @@
 import socket
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
+from notices_api.console.tests.conftest import PHONE
 from notices_api.notices.models import Notice
 from notices_api.notices.services import notice_draft_create, notice_mark_read, notice_publish
 
@@ -20,7 +21,7 @@ def test_publisher_composes_fixes_an_error_publishes_and_sees_a_read_arrive(
     page.get_by_label("Body").fill("The alarm sounds at 10:00.\nMeet at the car park.")
     page.get_by_label("Visible from (UTC)").fill("2030-06-10T10:00")
     page.get_by_label("Visible until (UTC)").fill("2030-06-09T10:00")
-    page.get_by_label("Readers (1 members)").check()
+    page.get_by_label("Readers (1 member)").check()
     expect(page.locator(".audience-count")).to_contain_text("1 person will receive it")
     page.get_by_role("button", name="Save draft and preview").click()
 
@@ -82,10 +83,10 @@ def test_receipts_show_each_recipients_delivery_state(
     fake_notifier.set(people["erin"].id, email="delivered", reminder="cancelled")
     fake_notifier.set(people["frank"].id, email=None)
 
-    page = page_for(publisher)
+    page: Page = page_for(publisher)
     page.goto(f"/console/notices/{notice.id}/receipts/")
 
-    def row(username):
+    def row(username: str) -> Locator:
         return page.locator(f".receipt[data-username={username}]")
 
     expect(page.locator(".receipts-summary")).to_contain_text("1 of 4 read")
@@ -141,7 +142,7 @@ def test_notices_list_groups_and_a_phone_sized_compose_form(
     expect(page.get_by_role("heading", name="Night shift B")).to_be_visible()
     screenshot(page, "group")
 
-    phone = page_for(publisher, viewport={"width": 390, "height": 844})
+    phone = page_for(publisher, viewport=PHONE)
     phone.goto("/console/notices/new/")
     phone.get_by_role("button", name="Save draft and preview").click()
     expect(phone.locator(".field-invalid").first).to_contain_text("This field is required.")
