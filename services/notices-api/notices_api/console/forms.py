@@ -28,6 +28,11 @@ def _model_field(model: type[models.Model], name: str, **options: Any) -> Any:
     return field.formfield(**options)
 
 
+def remind_after_minutes(notice: Notice) -> int | None:
+    """The console speaks of reminder delays in whole minutes."""
+    return int(notice.remind_after.total_seconds() // 60) if notice.remind_after else None
+
+
 class _DateTimeLocal(forms.DateTimeInput):
     input_type = "datetime-local"
 
@@ -83,7 +88,6 @@ class NoticeForm(AudienceForm):
 
     @classmethod
     def for_notice(cls, notice: Notice, data: Any = None) -> "NoticeForm":
-        remind = notice.remind_after
         initial = {
             "title": notice.title,
             "body": notice.body,
@@ -91,7 +95,7 @@ class NoticeForm(AudienceForm):
             "urgent": notice.urgent,
             "visible_from": notice.visible_from,
             "visible_until": notice.visible_until,
-            "remind_after_minutes": int(remind.total_seconds() // 60) if remind else None,
+            "remind_after_minutes": remind_after_minutes(notice),
             "users": list(notice.audience_users.all()),
             "groups": list(notice.audience_groups.all()),
         }

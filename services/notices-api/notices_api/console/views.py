@@ -15,7 +15,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from notices_api.accounts.models import User
 from notices_api.console import delivery
-from notices_api.console.forms import AudienceForm, GroupForm, GroupMembersForm, NoticeForm
+from notices_api.console.forms import (
+    AudienceForm,
+    GroupForm,
+    GroupMembersForm,
+    NoticeForm,
+    remind_after_minutes,
+)
 from notices_api.console.selectors import (
     console_notice_get,
     console_notices,
@@ -131,6 +137,7 @@ def notice_detail(request: HttpRequest, notice_id: UUID) -> HttpResponse:
             "audience_count": audience_count,
             "audience_groups": notice.audience_groups.all(),
             "audience_users": notice.audience_users.all(),
+            "remind_after_minutes": remind_after_minutes(notice),
             "section": "notices",
         },
     )
