@@ -20,7 +20,7 @@ EMAIL_LABELS = {
     "pending": "Email queued",
     "delivered": "Email sent",
     "failed": "Email failed",
-    "cancelled": "Email not sent (opted out)",
+    "cancelled": "Email cancelled",
 }
 REMINDER_LABELS = {
     "pending": "Reminder pending",
