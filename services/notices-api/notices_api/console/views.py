@@ -178,6 +178,9 @@ def _receipts_context(notice: Notice) -> dict[str, Any]:
 @publisher_only
 def notice_receipts(request: HttpRequest, notice_id: UUID) -> HttpResponse:
     notice = _own_notice(request, notice_id)
+    if notice.status == Notice.Status.DRAFT:
+        messages.info(request, "A draft has no receipts yet: publish it first.")
+        return redirect("console:notice", notice_id=notice.id)
     return render(request, "console/receipts.html", _receipts_context(notice))
 
 

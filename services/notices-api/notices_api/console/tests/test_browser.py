@@ -97,6 +97,8 @@ def test_receipts_show_each_recipients_delivery_state(
     expect(row("erin")).to_contain_text("Reminder cancelled")
     expect(row("frank")).to_contain_text("No email")
     screenshot(page, "receipts")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "receipts-phone")
 
 
 def _closed_port() -> int:

@@ -72,3 +72,9 @@ def test_a_group_name_taken_already_is_an_error_next_to_the_name(client_of, grou
     response = client_of.post(reverse("console:groups"), {"name": group.name})
     assert response.status_code == 200
     assert response.context["form"].errors["name"]
+
+
+def test_a_draft_has_no_receipts_page_yet(client_of, publisher):
+    notice = notice_draft_create(author=publisher, title="Draft")
+    response = client_of.get(reverse("console:receipts", kwargs={"notice_id": notice.id}))
+    assert response.status_code == 302

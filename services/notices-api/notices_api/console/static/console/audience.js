@@ -13,7 +13,7 @@
       headers: { Accept: "text/html" },
       credentials: "same-origin",
     });
-    if (response.ok) output.innerHTML = await response.text();
+    if (response.ok && !response.redirected) output.innerHTML = await response.text();
   }
   section.addEventListener("change", function () {
     clearTimeout(pending);

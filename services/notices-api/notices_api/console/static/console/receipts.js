@@ -7,6 +7,8 @@
     if (!document.hidden) {
       try {
         const response = await fetch(box.dataset.refreshUrl, { credentials: "same-origin" });
+        // Redirected: the session ended; the whole page goes to sign-in instead.
+        if (response.redirected) return window.location.reload();
         if (response.ok) box.innerHTML = await response.text();
       } catch (error) {
         // Offline for a moment: the next round tries again.
