@@ -13,8 +13,9 @@ from notices_api.console.delivery import (
     RecipientDelivery,
 )
 from notices_api.core.exceptions import NotFoundError
+from notices_api.groups.models import RecipientGroup
 from notices_api.notices.models import Notice, NoticeQuerySet
-from notices_api.notices.selectors import notice_receipts
+from notices_api.notices.selectors import audience_users, notice_receipts
 
 EMAIL_LABELS = {
     "pending": "Email queued",
@@ -47,6 +48,29 @@ def console_notice_get(*, author: User, notice_id: UUID) -> Notice:
     if notice is None:
         raise NotFoundError("No such notice.")
     return notice
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoticeAudience:
+    groups: list[RecipientGroup]
+    users: list[User]
+    count: int
+
+
+def notice_audience(*, notice: Notice) -> NoticeAudience:
+    """Who was chosen, and how many people that is: resolved now for a draft, frozen after."""
+    if notice.status == Notice.Status.DRAFT:
+        count = audience_users(
+            user_ids=notice.audience_users.values("id"),
+            group_ids=notice.audience_groups.values("id"),
+        ).count()
+    else:
+        count = notice.recipients.count()
+    return NoticeAudience(
+        groups=list(notice.audience_groups.all()),
+        users=list(notice.audience_users.order_by("username")),
+        count=count,
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,6 +25,7 @@ from notices_api.console.forms import (
 from notices_api.console.selectors import (
     console_notice_get,
     console_notices,
+    notice_audience,
     receipts_overview,
 )
 from notices_api.core.exceptions import ApplicationError, NotFoundError
@@ -121,22 +122,12 @@ def notice_edit(request: HttpRequest, notice_id: UUID) -> HttpResponse:
 def notice_detail(request: HttpRequest, notice_id: UUID) -> HttpResponse:
     """The preview: the notice as recipients will see it, its audience, its actions."""
     notice = _own_notice(request, notice_id)
-    audience_count = (
-        audience_users(
-            user_ids=notice.audience_users.values("id"),
-            group_ids=notice.audience_groups.values("id"),
-        ).count()
-        if notice.status == Notice.Status.DRAFT
-        else notice.recipients.count()
-    )
     return render(
         request,
         "console/notice.html",
         {
             "notice": notice,
-            "audience_count": audience_count,
-            "audience_groups": notice.audience_groups.all(),
-            "audience_users": notice.audience_users.all(),
+            "audience": notice_audience(notice=notice),
             "remind_after_minutes": remind_after_minutes(notice),
             "section": "notices",
         },
