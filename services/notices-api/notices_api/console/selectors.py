@@ -121,8 +121,10 @@ def receipts_overview(*, notice: Notice, delivery_states: DeliveryStates) -> Rec
         )
         for receipt in notice_receipts(notice=notice)
     ]
+    read = [(row.read_at, row) for row in rows if row.read_at is not None]
+    read.sort(key=lambda pair: pair[0], reverse=True)  # the newest read on top, as they arrive
     return ReceiptsOverview(
-        read=sorted((r for r in rows if r.read_at), key=lambda r: r.read_at or r.user.username),
-        unread=[r for r in rows if r.read_at is None],
+        read=[row for _, row in read],
+        unread=[row for row in rows if row.read_at is None],
         delivery_available=deliveries is not None,
     )
