@@ -24,6 +24,7 @@ from notifier.api import (
     webhook_endpoints,
 )
 from notifier.api.context import Clock, Health, Probe, Store
+from notifier.api.http_metrics import RequestMetricsMiddleware
 from notifier.api.problems import add_problem_handlers, document_problems
 from notifier.store.db import SessionFactory
 
@@ -45,6 +46,7 @@ def _app(*, store: Store, health_state: Health, **options: Any) -> FastAPI:
     app = _ProblemDocumentingApi(title="notifier", version="1", redoc_url=None, **options)
     app.state.store = store
     app.state.health = health_state
+    app.add_middleware(RequestMetricsMiddleware)
     app.include_router(health.router)
     return app
 
