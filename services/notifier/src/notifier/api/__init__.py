@@ -24,6 +24,7 @@ from notifier.api import (
     webhook_endpoints,
 )
 from notifier.api.context import Clock, Health, Probe, Store
+from notifier.api.docs import add_offline_docs
 from notifier.api.http_metrics import RequestMetricsMiddleware
 from notifier.api.problems import add_problem_handlers, document_problems
 from notifier.store.db import SessionFactory
@@ -92,8 +93,9 @@ def create_api(
             database_probe=database_probe,
             asyncapi_document=asyncapi_document,
         ),
-        docs_url="/docs",
+        docs_url=None,  # add_offline_docs: Swagger UI without a CDN
     )
+    add_offline_docs(app)
     app.state.api_token = api_token
     for module in (webhook_endpoints, deliveries, notices, preferences, unsubscribe):
         app.include_router(module.router)
