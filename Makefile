@@ -66,8 +66,16 @@ test-notifier: setup ## notifier unit and integration tests, and those of its de
 	cd $(NOTIFIER_DIR) && $(RUN) pytest
 	cd $(NOTIFIER_DEVTOOLS_DIR) && $(RUN) pytest
 
+# Debian packages the system tests run: promtool (deploy/observability's alert rules).
+DEBIAN_TEST_PACKAGES := prometheus
+.PHONY: setup-system
+setup-system: ## install the Debian packages the system tests need, when missing (apt-get)
+	@command -v promtool >/dev/null 2>&1 || { apt-get update -qq >/dev/null \
+		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		$(DEBIAN_TEST_PACKAGES) >/dev/null; }
+
 .PHONY: test-system
-test-system: setup ## cross-service tests: architecture boundaries, deployment files, e2e
+test-system: setup setup-system ## cross-service tests: architecture boundaries, deployment files, e2e
 	$(RUN) pytest tests --ignore=tests/chaos
 
 .PHONY: chaos

@@ -1,14 +1,19 @@
 """Writes on users. Every change the notifier must know about records ``recipient.updated``."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
+from django.db.models import QuerySet
 from rest_framework.authtoken.models import Token
 
 from notices_api.accounts.models import PUBLISH_PERMISSION_CODENAME, User
+from notices_api.outbox.models import OutboxEvent
 from notices_api.outbox.services import outbox_event_record
-from notices_contracts import RecipientUpdatedV1
+from notices_contracts import RECIPIENT_UPDATED_V1, RecipientUpdatedV1
 
 
 def recipient_snapshot(user: User) -> RecipientUpdatedV1:
@@ -28,6 +33,44 @@ def recipient_changes_record(*, user: User, before: RecipientUpdatedV1 | None) -
     after = recipient_snapshot(user)
     if after != before:
         outbox_event_record(data=after, aggregate_id=user.id)
+
+
+def recipients_to_resync(*, since: datetime | None) -> QuerySet[User]:
+    """Every user, or those whose ``recipient.updated`` the outbox recorded since ``since``
+    (as far back as the outbox keeps published rows)."""
+    users = User.objects.order_by("id")
+    if since is None:
+        return users
+    changed = OutboxEvent.objects.filter(
+        event_type=RECIPIENT_UPDATED_V1.type, created_at__gte=since
+    ).values_list("aggregate_id", flat=True)
+    return users.filter(id__in={UUID(user_id) for user_id in changed.distinct()})
+
+
+def recipients_resync(
+    *, users: QuerySet[User], batch_size: int, on_batch: Callable[[int], None]
+) -> int:
+    """Record ``recipient.updated`` with the current snapshot of each of ``users``, one
+    transaction per batch (keyset on the id), so the notifier can rebuild its store.
+
+    Each batch locks its users, ordering these events with concurrent profile changes as
+    their commits are ordered. Returns how many events were recorded.
+    """
+    recorded = 0
+    after: UUID | None = None
+    while True:
+        page = users.order_by("id")
+        if after is not None:
+            page = page.filter(id__gt=after)
+        with transaction.atomic():
+            batch = list(page.select_for_update()[:batch_size])
+            for user in batch:
+                outbox_event_record(data=recipient_snapshot(user), aggregate_id=user.id)
+        if not batch:
+            return recorded
+        recorded += len(batch)
+        after = batch[-1].id
+        on_batch(len(batch))
 
 
 def user_create(

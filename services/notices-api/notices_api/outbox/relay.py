@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -107,8 +107,14 @@ class BatchReport:
         return bool(self.published or self.failed)
 
 
-def prune_published(*, older_than: timedelta, batch_size: int) -> int:
-    """Delete published rows older than ``older_than``, ``batch_size`` rows per statement."""
+def prune_published(
+    *,
+    older_than: timedelta,
+    batch_size: int,
+    on_batch: Callable[[int], None] = lambda _deleted: None,
+) -> int:
+    """Delete published rows older than ``older_than``, ``batch_size`` rows per statement
+    (``on_batch`` hears how many each one deleted)."""
     cutoff = timezone.now() - older_than
     deleted = 0
     while True:
@@ -119,7 +125,9 @@ def prune_published(*, older_than: timedelta, batch_size: int) -> int:
         )
         if not ids:
             return deleted
-        deleted += OutboxEvent.objects.filter(id__in=ids).delete()[0]
+        batch_deleted = OutboxEvent.objects.filter(id__in=ids).delete()[0]
+        deleted += batch_deleted
+        on_batch(batch_deleted)
 
 
 class Relay:

@@ -15,7 +15,9 @@ import uvicorn
 from fastapi import FastAPI
 from faststream.rabbit import Channel as AmqpChannel
 from faststream.rabbit import RabbitBroker
+from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from faststream.specification import AsyncAPI
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notifier.api import create_api, create_health_api
@@ -65,6 +67,8 @@ def build_broker(settings: Settings) -> RabbitBroker:
         default_channel=AmqpChannel(prefetch_count=settings.prefetch, on_return_raises=True),
         log_level=logging.DEBUG,  # one line per message is the consumer's own, with ids
         logger=logging.getLogger("notifier.broker"),  # not FastStream's own stdout handler
+        # Consume rate, duration and errors per queue, in the registry /metrics serves.
+        middlewares=[RabbitPrometheusMiddleware(registry=REGISTRY, app_name="notifier")],
     )
 
 

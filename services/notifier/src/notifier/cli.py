@@ -9,6 +9,7 @@ import typer
 from notifier.app import build_notifier, serve
 from notifier.dlq import list_dead_letters, replay_dead_letters
 from notifier.logging import configure_logging
+from notifier.progress import progress_bar
 from notifier.settings import Settings
 from notifier.store.db import MigrationReport, create_engine, migrate, pending_revisions
 from notifier.topology import build_topology
@@ -113,18 +114,23 @@ def dlq_list() -> None:
 def dlq_replay(
     message_id: Annotated[str | None, typer.Argument(help="message id to replay")] = None,
     replay_all: Annotated[bool, typer.Option("--all", help="replay every dead letter")] = False,
+    progress: Annotated[
+        bool, typer.Option("--progress", help="show the progress bar without a terminal")
+    ] = False,
 ) -> None:
     """Publish dead letters back onto the main queue."""
     if (message_id is None) == (not replay_all):
         raise typer.BadParameter("give either a message id or --all")
     settings = _settings()
-    replayed = asyncio.run(
-        replay_dead_letters(
-            amqp_url=settings.amqp_url,
-            topology=build_topology(settings),
-            message_id=None if replay_all else message_id,
+    with progress_bar(description="dead letters", forced=progress) as report:
+        replayed = asyncio.run(
+            replay_dead_letters(
+                amqp_url=settings.amqp_url,
+                topology=build_topology(settings),
+                message_id=None if replay_all else message_id,
+                progress=report,
+            )
         )
-    )
     typer.echo(f"replayed {len(replayed)}: {' '.join(replayed)}")
     if message_id is not None and not replayed:
         raise typer.Exit(1)

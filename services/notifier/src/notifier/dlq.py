@@ -13,6 +13,7 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
+from notifier.progress import NoProgress, ProgressReport
 from notifier.topology import ATTEMPT_HEADER, ERROR_HEADER, REASON_HEADER, Topology
 
 CONSUMER_HEADERS = {ATTEMPT_HEADER, REASON_HEADER, ERROR_HEADER}
@@ -65,14 +66,22 @@ async def list_dead_letters(*, amqp_url: str, topology: Topology) -> list[DeadLe
 
 
 async def replay_dead_letters(
-    *, amqp_url: str, topology: Topology, message_id: str | None
+    *,
+    amqp_url: str,
+    topology: Topology,
+    message_id: str | None,
+    progress: ProgressReport | None = None,
 ) -> list[str]:
     """Re-drive one message (by message id) or all of them; returns the ids replayed."""
+    report = progress or NoProgress()
     connection = await aio_pika.connect(amqp_url)
     replayed: list[str] = []
     async with connection:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-        for message in await _drain(channel, topology.dead_letter_queue.name):
+        taken = await _drain(channel, topology.dead_letter_queue.name)
+        report.started(len(taken))
+        for message in taken:
+            report.advanced(1)
             if message_id is not None and message.message_id != message_id:
                 continue
             headers = {

@@ -1,5 +1,8 @@
+import re
+
 import pytest
 import yaml
+from django.contrib.staticfiles import finders
 
 pytestmark = pytest.mark.django_db
 
@@ -22,3 +25,12 @@ def test_schema_documents_problem_responses_on_every_operation(client):
 
 def test_swagger_ui_is_served(client):
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_swagger_ui_loads_nothing_from_another_host(client):
+    page = client.get("/api/docs/").content.decode()
+    assert "swagger-ui-bundle.js" in page
+    assert re.findall(r"(?:src|href)=\"(https?:)?//", page) == []
+    assert "cdn" not in page.lower()
+    for asset in re.findall(r"\"(/static/[^\"]+)\"", page):
+        assert finders.find(asset.removeprefix("/static/")), asset

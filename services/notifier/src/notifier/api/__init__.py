@@ -24,6 +24,8 @@ from notifier.api import (
     webhook_endpoints,
 )
 from notifier.api.context import Clock, Health, Probe, Store
+from notifier.api.docs import add_offline_docs
+from notifier.api.http_metrics import RequestMetricsMiddleware
 from notifier.api.problems import add_problem_handlers, document_problems
 from notifier.store.db import SessionFactory
 
@@ -45,6 +47,7 @@ def _app(*, store: Store, health_state: Health, **options: Any) -> FastAPI:
     app = _ProblemDocumentingApi(title="notifier", version="1", redoc_url=None, **options)
     app.state.store = store
     app.state.health = health_state
+    app.add_middleware(RequestMetricsMiddleware)
     app.include_router(health.router)
     return app
 
@@ -90,8 +93,9 @@ def create_api(
             database_probe=database_probe,
             asyncapi_document=asyncapi_document,
         ),
-        docs_url="/docs",
+        docs_url=None,  # add_offline_docs: Swagger UI without a CDN
     )
+    add_offline_docs(app)
     app.state.api_token = api_token
     for module in (webhook_endpoints, deliveries, notices, preferences, unsubscribe):
         app.include_router(module.router)

@@ -5,7 +5,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
 
+from notices_api.core.progress import progress_bar
+from notices_api.outbox.models import OutboxEvent
 from notices_api.outbox.relay import prune_published
 
 
@@ -22,7 +25,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size", type=int, default=settings.OUTBOX_RELAY.prune_batch_size
         )
+        parser.add_argument(
+            "--progress", action="store_true", help="show the progress bar without a terminal"
+        )
 
-    def handle(self, *args: Any, older_than: float, batch_size: int, **options: Any) -> None:
-        deleted = prune_published(older_than=timedelta(seconds=older_than), batch_size=batch_size)
+    def handle(
+        self, *args: Any, older_than: float, batch_size: int, progress: bool, **options: Any
+    ) -> None:
+        age = timedelta(seconds=older_than)
+        with progress_bar(
+            description="published events",
+            total=OutboxEvent.objects.published_before(timezone.now() - age).count(),
+            stream=self.stderr,
+            forced=progress,
+        ) as advance:
+            deleted = prune_published(older_than=age, batch_size=batch_size, on_batch=advance)
         self.stdout.write(f"deleted {deleted} published event(s)")
