@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from notifier.channels.base import EmailMessage, Outcome
-from notifier.channels.email import SmtpEmailChannel
+from notifier.channels.email import SmtpEmailChannel, SmtpTls
 from notifier_devtools.smtp_sink import SmtpSink
 
 MakeChannel = Callable[..., Awaitable[SmtpEmailChannel]]
@@ -292,7 +292,11 @@ async def test_starttls_with_credentials(
     sink = SmtpSink(tls_context=server_tls, credentials=("notifier", "s3cret"))
     async with sink.serving() as port:
         channel = await make_channel(
-            port=port, start_tls=True, cert_bundle=cert, username="notifier", password=password
+            port=port,
+            tls=SmtpTls.REQUIRED,
+            cert_bundle=cert,
+            username="notifier",
+            password=password,
         )
         result = await channel.send(an_email())
 
@@ -308,7 +312,7 @@ async def test_a_session_refused_for_want_of_starttls_is_transient(
     server_tls.load_cert_chain(cert, key)
     sink = SmtpSink(tls_context=server_tls)
     async with sink.serving() as port:
-        channel = await make_channel(port=port, start_tls=False)
+        channel = await make_channel(port=port, tls=SmtpTls.OFF)
         result = await channel.send(an_email())
 
     assert (result.outcome, result.status_code) == (Outcome.RETRY, 530)

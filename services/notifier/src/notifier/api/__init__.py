@@ -9,7 +9,7 @@ problem (see ``notifier.api.problems``); every answer leaves after its
 transaction committed (see ``notifier.api.context``).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +23,8 @@ from notifier.api import (
     unsubscribe,
     webhook_endpoints,
 )
-from notifier.api.context import Clock, Health, Probe, Store
+from notifier.api.context import Clock, GaugeCache, Health, Probe, Store
+from notifier.api.limits import BodySizeLimit
 from notifier.api.problems import add_problem_handlers, document_problems
 from notifier.store.db import SessionFactory
 
@@ -41,8 +42,13 @@ class _ProblemDocumentingApi(FastAPI):
         return self.openapi_schema
 
 
-def _app(*, store: Store, health_state: Health, **options: Any) -> FastAPI:
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def _app(*, store: Store, health_state: Health, max_request_bytes: int, **options: Any) -> FastAPI:
     app = _ProblemDocumentingApi(title="notifier", version="1", redoc_url=None, **options)
+    # Outermost: a body too large is refused before routing, authentication or parsing.
+    app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
     app.state.store = store
     app.state.health = health_state
     app.include_router(health.router)
@@ -56,13 +62,19 @@ def create_health_api(
     session_factory: SessionFactory,
     clock: Clock = _now,
     asyncapi_document: Callable[[], dict[str, Any]],
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    metrics_token: str = "",
+    metrics_cache_seconds: float = 15.0,
 ) -> FastAPI:
     app = _app(
+        max_request_bytes=max_request_bytes,
         store=Store(session_factory=session_factory, clock=clock),
         health_state=Health(
             broker_probe=broker_probe,
             database_probe=database_probe,
             asyncapi_document=asyncapi_document,
+            metrics_token=metrics_token,
+            gauges=GaugeCache(max_age_seconds=metrics_cache_seconds),
         ),
         docs_url=None,
         openapi_url=None,
@@ -75,13 +87,18 @@ def create_api(
     *,
     session_factory: SessionFactory,
     api_token: str,
+    link_signing_keys: Sequence[str] | None = None,
     broker_probe: Probe | None,
     database_probe: Probe,
     asyncapi_document: Callable[[], dict[str, Any]],
     on_ledger_changed: Callable[[], None] = lambda: None,
     clock: Clock = _now,
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    metrics_token: str = "",
+    metrics_cache_seconds: float = 15.0,
 ) -> FastAPI:
     app = _app(
+        max_request_bytes=max_request_bytes,
         store=Store(
             session_factory=session_factory, clock=clock, on_ledger_changed=on_ledger_changed
         ),
@@ -89,10 +106,14 @@ def create_api(
             broker_probe=broker_probe,
             database_probe=database_probe,
             asyncapi_document=asyncapi_document,
+            metrics_token=metrics_token,
+            gauges=GaugeCache(max_age_seconds=metrics_cache_seconds),
         ),
         docs_url="/docs",
     )
     app.state.api_token = api_token
+    # Unset: links are signed with the API token, as before the keys had a setting of their own.
+    app.state.link_signing_keys = list(link_signing_keys or [api_token])
     for module in (webhook_endpoints, deliveries, notices, preferences, unsubscribe):
         app.include_router(module.router)
     add_problem_handlers(
