@@ -36,7 +36,8 @@ async def test_only_the_api_role_serves_v1_and_readiness_checks_what_the_roles_u
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=notifier.api), base_url="http://notifier"
         ) as client:
-            v1 = await client.get("/v1/webhook-endpoints", headers={"Authorization": f"Bearer {TOKEN}"})
+            bearer = {"Authorization": f"Bearer {TOKEN}"}
+            v1 = await client.get("/v1/webhook-endpoints", headers=bearer)
             ready = await client.get("/readyz")
             assert (await client.get("/healthz")).status_code == 200
             assert (await client.get("/metrics")).status_code == 200

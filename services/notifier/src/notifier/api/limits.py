@@ -13,10 +13,6 @@ from notifier.api.problems import PROBLEM_JSON, Problem, ProblemKind
 TOO_LARGE = ProblemKind(413, "Request body too large", "request-too-large")
 
 
-class _BodyTooLargeError(Exception):
-    pass
-
-
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -31,27 +27,36 @@ class BodySizeLimit:
             await self._refuse(scope, send)
             return
         received = 0
-        started = False
+        exceeded = False  # the body passed the limit: whatever the app answers, it is a 413
+        answered = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLargeError
+                    # Read no further; the app sees a client gone (frameworks catch any
+                    # exception raised from here and would answer 400).
+                    exceeded = True
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            nonlocal answered
+            if answered or not exceeded:  # an answer begun before the limit is finished
+                answered = answered or message["type"] == "http.response.start"
+                await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLargeError:
-            if not started:  # else the answer is already on its way: just stop reading
-                await self._refuse(scope, send)
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not answered:
+            await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         body = (

@@ -6,20 +6,24 @@ the mail client, opts the user out of that category's email.
 """
 
 from html import escape
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse
 
 from notifier.api.context import LinkKeysDep, StoreDep
 from notifier.api.preferences import opt_out_of_email
 from notifier.unsubscribe import is_signed
 
+# A malformed signature (not hex, non-ASCII) is a 400 before any key is tried.
+Signature = Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")]
+
 router = APIRouter(prefix="/unsubscribe", include_in_schema=False)
 
 
 @router.get("", response_class=HTMLResponse)
-async def unsubscribe_page(user: UUID, category: str, sig: str, keys: LinkKeysDep) -> str:
+async def unsubscribe_page(user: UUID, category: str, sig: Signature, keys: LinkKeysDep) -> str:
     _require_signed(keys, user, category, sig)
     return _page(
         f"Stop emails about {escape(category)}?",
@@ -29,7 +33,7 @@ async def unsubscribe_page(user: UUID, category: str, sig: str, keys: LinkKeysDe
 
 @router.post("", response_class=HTMLResponse)
 async def unsubscribe(
-    user: UUID, category: str, sig: str, keys: LinkKeysDep, store: StoreDep
+    user: UUID, category: str, sig: Signature, keys: LinkKeysDep, store: StoreDep
 ) -> str:
     _require_signed(keys, user, category, sig)
     async with store.transaction() as session:
