@@ -109,7 +109,7 @@ async def test_a_body_within_the_limit_still_reaches_authentication(
     ("field", "value"),
     [
         ("description", "d" * 1001),
-        ("url", "https://example.com/" + "p" * 2048),
+        ("url", "https://example.com/" + "p" * 2083),
     ],
 )
 async def test_every_stored_endpoint_string_has_a_length_limit(

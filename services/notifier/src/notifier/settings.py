@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notifier.channels.email import SmtpTls
+from notifier.store.retention import RetentionPolicy
 
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{SERVICE_ROOT / 'var' / 'notifier.sqlite3'}"
@@ -87,6 +88,12 @@ class Settings(BaseSettings):
     # Comma-separated; every process serves /healthz, /readyz and /metrics whatever its roles.
     roles_value: str = Field(ALL_ROLES, alias="NOTIFIER_ROLES")
 
+    # notifier prune (see notifier.store.retention): ages in days, rows per transaction.
+    retention_inbox_days: float = Field(30.0, alias="NOTIFIER_RETENTION_INBOX_DAYS", gt=0)
+    retention_deliveries_days: float = Field(30.0, alias="NOTIFIER_RETENTION_DELIVERIES_DAYS", gt=0)
+    retention_reads_days: float = Field(90.0, alias="NOTIFIER_RETENTION_READS_DAYS", gt=0)
+    prune_batch_size: int = Field(5000, alias="NOTIFIER_PRUNE_BATCH_SIZE", ge=1)
+
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
@@ -108,6 +115,15 @@ class Settings(BaseSettings):
     def link_signing_keys(self) -> list[str]:
         keys = [key.strip() for key in self.link_signing_keys_value.split(",") if key.strip()]
         return keys or [self.api_token]
+
+    @cached_property
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            inbox_days=self.retention_inbox_days,
+            deliveries_days=self.retention_deliveries_days,
+            reads_days=self.retention_reads_days,
+            batch_size=self.prune_batch_size,
+        )
 
     @cached_property
     def effective_smtp_tls(self) -> SmtpTls:
