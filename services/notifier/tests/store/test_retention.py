@@ -1,7 +1,12 @@
 """``notifier prune``: what is past its retention goes, in batches; what is live stays."""
 
+import json
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -9,6 +14,7 @@ from notifier.store.db import SessionFactory
 from notifier.store.models import Attempt, Delivery, DeliveryStatus, InboxEvent, Read
 from notifier.store.retention import FINISHED, RetentionPolicy, prune
 
+NOTIFIER = Path(sys.executable).with_name("notifier")
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 OLD = NOW - timedelta(days=40)
 RECENT = NOW - timedelta(days=1)
@@ -79,3 +85,12 @@ async def test_prune_deletes_only_what_is_past_its_retention(
 
     again = await prune(session_factory, policy=POLICY, now=NOW)
     assert set(again.deleted.values()) == {0}
+
+
+def test_the_prune_command_says_what_it_deleted(tmp_path: Path) -> None:
+    env = {**os.environ, "NOTIFIER_DATABASE_URL": f"sqlite:///{tmp_path / 'n.sqlite3'}"}
+    for command in ("migrate", "prune"):
+        done = subprocess.run(
+            [NOTIFIER, command], env=env, capture_output=True, text=True, timeout=120, check=True
+        )
+    assert json.loads(done.stdout) == {"inbox": 0, "deliveries": 0, "attempts": 0, "reads": 0}
