@@ -334,6 +334,22 @@ async def test_by_default_the_session_upgrades_to_starttls_when_the_server_offer
     assert len(sink.mails) == 1
 
 
+async def test_implicit_tls_speaks_tls_from_the_first_byte(
+    certificate: tuple[str, str], make_channel: MakeChannel
+) -> None:
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    sink = SmtpSink()
+    async with sink.serving(implicit_tls=server_tls) as port:
+        smtps = await make_channel(port=port, tls=SmtpTls.IMPLICIT, cert_bundle=cert)
+        plain = await make_channel(port=port, tls=SmtpTls.OFF, connect_timeout_seconds=2.0)
+        assert (await smtps.send(an_email())).outcome is Outcome.DELIVERED
+        assert (await plain.send(an_email())).outcome is Outcome.RETRY
+
+    assert len(sink.mails) == 1
+
+
 async def test_required_tls_sends_nothing_to_a_server_without_starttls(
     sink: SmtpSink, sink_port: int, make_channel: MakeChannel
 ) -> None:
