@@ -3,7 +3,9 @@
 ``create_api`` serves everything: the health router (``/healthz``, ``/readyz``,
 ``/metrics``, ``/asyncapi.json``), ``/v1`` behind ``Authorization: Bearer
 $NOTIFIER_API_TOKEN``, and ``/unsubscribe``, open to recipients but only for
-signed links. ``create_health_api`` serves the health router alone, for a
+links signed with ``NOTIFIER_LINK_SIGNING_KEYS``. Both refuse a body larger than
+``NOTIFIER_MAX_REQUEST_BYTES`` before anything else runs (see
+``notifier.api.limits``). ``create_health_api`` serves the health router alone, for a
 process that only consumes or only dispatches. Every error is an RFC 9457
 problem (see ``notifier.api.problems``); every answer leaves after its
 transaction committed (see ``notifier.api.context``).
