@@ -240,8 +240,11 @@ def test_weak_link_or_metrics_keys_are_refused_too() -> None:
             check_settings(settings)
 
 
-def test_a_process_without_the_api_role_needs_no_token() -> None:
+def test_a_process_without_the_api_role_needs_no_api_token_but_a_strong_metrics_one() -> None:
     check_settings(Settings(NOTIFIER_API_TOKEN="", NOTIFIER_ROLES="consumer,dispatcher"))
+    weak_metrics = Settings(NOTIFIER_ROLES="consumer", NOTIFIER_METRICS_TOKEN="CHANGE-ME")
+    with pytest.raises(UnsafeSettingsError, match="NOTIFIER_METRICS_TOKEN"):
+        check_settings(weak_metrics)
 
 
 @pytest.mark.parametrize(

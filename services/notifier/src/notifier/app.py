@@ -64,7 +64,7 @@ class UnsafeSettingsError(ValueError):
 
 def check_settings(settings: Settings) -> None:
     """Refuse weak secrets where they guard something; warn about deprecated settings."""
-    if Role.API in settings.roles and (problems := settings.unsafe_secrets()):
+    if problems := settings.unsafe_secrets():
         raise UnsafeSettingsError("; ".join(problems))
     if Role.API in settings.roles and not settings.link_signing_keys_value.strip():
         logger.warning(

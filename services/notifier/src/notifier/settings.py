@@ -132,7 +132,7 @@ class Settings(BaseSettings):
         return SmtpTls.REQUIRED if self.smtp_starttls else SmtpTls.OPPORTUNISTIC
 
     def unsafe_secrets(self) -> list[str]:
-        """Why the secrets an API process needs are not fit to serve, naming each variable."""
+        """Why the secrets this process serves with are not fit, naming each variable."""
         return [
             f"{name} {reason}"
             for name, value in self._secrets()
@@ -140,8 +140,11 @@ class Settings(BaseSettings):
         ]
 
     def _secrets(self) -> list[tuple[str, str]]:
-        secrets = [("NOTIFIER_API_TOKEN", self.api_token)]
-        if self.link_signing_keys_value.strip():
+        # Every role serves /metrics; only the API role takes the API token and link keys.
+        secrets: list[tuple[str, str]] = []
+        if Role.API in self.roles:
+            secrets.append(("NOTIFIER_API_TOKEN", self.api_token))
+        if Role.API in self.roles and self.link_signing_keys_value.strip():
             secrets += [("NOTIFIER_LINK_SIGNING_KEYS", key) for key in self.link_signing_keys]
         if self.metrics_token:
             secrets.append(("NOTIFIER_METRICS_TOKEN", self.metrics_token))
