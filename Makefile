@@ -29,7 +29,7 @@ setup: ## install uv (if missing) and every package of the workspace from uv.loc
 # environment (e.g. `DATABASE_URL=postgres://... NOTIFIER_DATABASE_URL=postgres://... make run`).
 run demo: export NOTICES_API_PORT ?= 8000
 run demo: export NOTIFIER_API_PORT ?= 8001
-run demo: export NOTIFIER_API_TOKEN ?= local-notifier-token
+run demo: export NOTIFIER_API_TOKEN ?= local-notifier-token-for-make-run-only-0123
 run demo: export SMTP_HOST ?= 127.0.0.1
 run demo: export SMTP_PORT ?= 1025
 run demo: export LOCAL_MAIL_DIR ?= var/mail

@@ -19,13 +19,13 @@ def test_the_link_verifies_for_its_user_and_category_only() -> None:
     query = _query(url)
     assert query["category"] == "a&b"
     signature = query["sig"]
-    assert is_signed(secret=SECRET, user_id=ann, category="a&b", signature=signature)
-    assert not is_signed(secret=SECRET, user_id=bob, category="a&b", signature=signature)
-    assert not is_signed(secret=SECRET, user_id=ann, category="other", signature=signature)
-    assert not is_signed(secret="another", user_id=ann, category="a&b", signature=signature)
+    assert is_signed(keys=[SECRET], user_id=ann, category="a&b", signature=signature)
+    assert not is_signed(keys=[SECRET], user_id=bob, category="a&b", signature=signature)
+    assert not is_signed(keys=[SECRET], user_id=ann, category="other", signature=signature)
+    assert not is_signed(keys=["another"], user_id=ann, category="a&b", signature=signature)
 
 
 def test_without_a_secret_no_link_verifies() -> None:
     ann = uuid.uuid4()
     url = unsubscribe_url(base_url="https://n.example", secret="", user_id=ann, category="c")
-    assert not is_signed(secret="", user_id=ann, category="c", signature=_query(url)["sig"])
+    assert not is_signed(keys=[""], user_id=ann, category="c", signature=_query(url)["sig"])

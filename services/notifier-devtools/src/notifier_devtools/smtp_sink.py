@@ -90,9 +90,16 @@ class SmtpSink:
             mail_dir.mkdir(parents=True, exist_ok=True)
 
     @asynccontextmanager
-    async def serving(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[int]:
-        """Serve on the running loop; yields the bound port (pick a free one with 0)."""
-        server = await asyncio.get_running_loop().create_server(self._new_session, host, port)
+    async def serving(
+        self, *, host: str = "127.0.0.1", port: int = 0, implicit_tls: ssl.SSLContext | None = None
+    ) -> AsyncIterator[int]:
+        """Serve on the running loop; yields the bound port (pick a free one with 0).
+
+        With ``implicit_tls`` every connection is TLS from its first byte (SMTPS).
+        """
+        server = await asyncio.get_running_loop().create_server(
+            self._new_session, host, port, ssl=implicit_tls
+        )
         try:
             yield server.sockets[0].getsockname()[1]
         finally:

@@ -60,6 +60,28 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
+class UnsafeSettingsError(ValueError):
+    """A setting that must not be served with; the message names each variable."""
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse weak secrets where they guard something; warn about deprecated settings."""
+    if problems := settings.unsafe_secrets():
+        raise UnsafeSettingsError("; ".join(problems))
+    if Role.API in settings.roles and not settings.link_signing_keys_value.strip():
+        logger.warning(
+            "link_signing_keys_unset",
+            detail="NOTIFIER_LINK_SIGNING_KEYS is unset: unsubscribe links are signed with "
+            "NOTIFIER_API_TOKEN; set NOTIFIER_LINK_SIGNING_KEYS=<new key>,<current token>",
+        )
+    if settings.smtp_starttls is not None:
+        logger.warning(
+            "smtp_starttls_deprecated",
+            detail="SMTP_STARTTLS is deprecated and read for one release: use SMTP_TLS",
+            smtp_tls=settings.effective_smtp_tls.value,
+        )
+
+
 def build_broker(settings: Settings) -> RabbitBroker:
     return RabbitBroker(
         settings.amqp_url,
@@ -77,7 +99,7 @@ def build_email_channel(settings: Settings) -> EmailChannel:
         host=settings.smtp_host,
         port=settings.smtp_port,
         from_address=settings.smtp_from,
-        start_tls=settings.smtp_starttls,
+        tls=settings.effective_smtp_tls,
         username=settings.smtp_username,
         password=settings.smtp_password,
         connect_timeout_seconds=settings.smtp_timeout_seconds,
@@ -114,6 +136,7 @@ def build_notifier(
     webhooks: WebhookChannel | None = None,
     clock: Clock = utc_now,
 ) -> Notifier:
+    check_settings(settings)
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     topology = build_topology(settings)
@@ -126,7 +149,7 @@ def build_notifier(
         webhooks=webhooks,
         policy=dispatch_policy(settings),
         public_base_url=settings.public_base_url,
-        unsubscribe_secret=settings.api_token,
+        unsubscribe_secret=settings.link_signing_keys[0],
         clock=clock,
     )
     consumer = EventConsumer(
@@ -151,6 +174,10 @@ def build_notifier(
         api = create_api(
             session_factory=session_factory,
             api_token=settings.api_token,
+            link_signing_keys=settings.link_signing_keys,
+            max_request_bytes=settings.max_request_bytes,
+            metrics_token=settings.metrics_token,
+            metrics_cache_seconds=settings.metrics_cache_seconds,
             broker_probe=broker_probe if Role.CONSUMER in settings.roles else None,
             database_probe=lambda: ping(engine),
             asyncapi_document=asyncapi_document,
@@ -164,6 +191,9 @@ def build_notifier(
             database_probe=lambda: ping(engine),
             asyncapi_document=asyncapi_document,
             clock=clock,
+            max_request_bytes=settings.max_request_bytes,
+            metrics_token=settings.metrics_token,
+            metrics_cache_seconds=settings.metrics_cache_seconds,
         )
     return Notifier(
         settings=settings,

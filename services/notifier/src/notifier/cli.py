@@ -1,7 +1,8 @@
-"""The ``notifier`` command: run, migrate, and the dead-letter tools."""
+"""The ``notifier`` command: run, migrate, prune, and the dead-letter tools."""
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -11,7 +12,14 @@ from notifier.dlq import list_dead_letters, replay_dead_letters
 from notifier.logging import configure_logging
 from notifier.progress import progress_bar
 from notifier.settings import Settings
-from notifier.store.db import MigrationReport, create_engine, migrate, pending_revisions
+from notifier.store.db import (
+    MigrationReport,
+    create_engine,
+    create_session_factory,
+    migrate,
+    pending_revisions,
+)
+from notifier.store.retention import PruneReport, prune
 from notifier.topology import build_topology
 from notifier.topology import definitions as topology_definitions
 
@@ -82,6 +90,23 @@ def _check_migrated(settings: Settings) -> None:
     typer.echo("schema up to date")
 
 
+@cli.command("prune")
+def prune_command() -> None:
+    """Delete what is past its retention (NOTIFIER_RETENTION_*), in batches; run it daily."""
+    settings = _settings()
+
+    async def go() -> PruneReport:
+        engine = create_engine(settings.database_url)
+        try:
+            return await prune(
+                create_session_factory(engine), policy=settings.retention, now=datetime.now(UTC)
+            )
+        finally:
+            await engine.dispose()
+
+    typer.echo(json.dumps(asyncio.run(go()).deleted))
+
+
 @cli.command()
 def definitions() -> None:
     """Print the RabbitMQ definitions of this topology (deploy/rabbitmq/definitions.json)."""
@@ -93,21 +118,23 @@ def definitions() -> None:
 def dlq_list() -> None:
     """Print every dead letter (JSON lines) and leave them in the queue."""
     settings = _settings()
-    letters = asyncio.run(
-        list_dead_letters(amqp_url=settings.amqp_url, topology=build_topology(settings))
-    )
-    for letter in letters:
-        typer.echo(
-            json.dumps(
-                {
-                    "message_id": letter.message_id,
-                    "reason": letter.reason,
-                    "error": letter.error,
-                    "routing_key": letter.routing_key,
-                    "body": letter.body.decode(errors="replace"),
-                }
+
+    async def print_each() -> None:
+        topology = build_topology(settings)
+        async for letter in list_dead_letters(amqp_url=settings.amqp_url, topology=topology):
+            typer.echo(
+                json.dumps(
+                    {
+                        "message_id": letter.message_id,
+                        "reason": letter.reason,
+                        "error": letter.error,
+                        "routing_key": letter.routing_key,
+                        "body": letter.body.decode(errors="replace"),
+                    }
+                )
             )
-        )
+
+    asyncio.run(print_each())
 
 
 @dlq_cli.command("replay")

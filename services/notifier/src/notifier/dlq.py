@@ -1,12 +1,13 @@
 """Operator tools for the dead-letter queue: list and re-drive.
 
-Listing takes every message without acknowledging it and then closes the
-channel, which puts them all back; the DLQ is a classic queue, so this never
-counts towards a delivery limit. Replay publishes a message back onto the
-main queue (without our reason and attempt headers) with publisher confirms,
-and only then acknowledges it on the DLQ.
+Listing takes every message without acknowledging it, hands each on as it
+comes (nothing is collected), and then closes the channel, which puts them all
+back; the DLQ is a classic queue, so this never counts towards a delivery limit.
+Replay publishes a message back onto the main queue (without our reason and
+attempt headers) with publisher confirms, and only then acknowledges it on the DLQ.
 """
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,14 +56,15 @@ async def _drain(
     return taken
 
 
-async def list_dead_letters(*, amqp_url: str, topology: Topology) -> list[DeadLetter]:
+async def list_dead_letters(*, amqp_url: str, topology: Topology) -> AsyncIterator[DeadLetter]:
+    """Each dead letter as it is taken: a queue of any length lists in one message's memory."""
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
-        taken = await _drain(channel, topology.dead_letter_queue.name)
-        letters = [DeadLetter.of(message) for message in taken]
+        queue = await channel.get_queue(topology.dead_letter_queue.name, ensure=True)
+        while (message := await queue.get(no_ack=False, fail=False)) is not None:
+            yield DeadLetter.of(message)
         await channel.close()  # returns every unacknowledged message to the queue
-    return letters
 
 
 async def replay_dead_letters(

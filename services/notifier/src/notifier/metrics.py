@@ -2,6 +2,8 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from notices_contracts.registry import SPECS_BY_TYPE
+
 EVENTS_CONSUMED = Counter(
     "notifier_events_consumed_total", "Events taken off the queue", ["event_type", "outcome"]
 )
@@ -29,3 +31,10 @@ CLAIM_OUTCOMES = Counter(
     "Due deliveries a claim did not send: cancelled, deferred, or unsendable (failed alone)",
     ["channel", "outcome"],
 )
+
+OTHER_EVENT_TYPE = "other"
+
+
+def event_type_label(event_type: str | None) -> str:
+    """A contract's event type, else ``other``: a label value publishers cannot multiply."""
+    return event_type if event_type in SPECS_BY_TYPE else OTHER_EVENT_TYPE

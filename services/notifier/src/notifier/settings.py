@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notifier.channels.email import SmtpTls
+from notifier.store.retention import RetentionPolicy
+
 SERVICE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{SERVICE_ROOT / 'var' / 'notifier.sqlite3'}"
 
@@ -33,12 +36,23 @@ class Settings(BaseSettings):
     api_host: str = Field("0.0.0.0", alias="NOTIFIER_API_HOST")
     api_port: int = Field(8001, alias="NOTIFIER_API_PORT")
     public_base_url: str = Field("http://localhost:8001", alias="NOTIFIER_PUBLIC_BASE_URL")
+    # Larger bodies are refused with 413 before authentication (see notifier.api.limits).
+    max_request_bytes: int = Field(1024 * 1024, alias="NOTIFIER_MAX_REQUEST_BYTES", ge=1024)
+    # Comma-separated: the first signs unsubscribe links, every one verifies (rotation).
+    # Unset: the API token signs them, as before, with a warning at startup.
+    link_signing_keys_value: str = Field("", alias="NOTIFIER_LINK_SIGNING_KEYS")
+    # /metrics answers only with this bearer token when set (else open: keep it internal).
+    metrics_token: str = Field("", alias="NOTIFIER_METRICS_TOKEN")
+    # The due-backlog gauges are recomputed at most this often, however often scraped.
+    metrics_cache_seconds: float = Field(15.0, alias="NOTIFIER_METRICS_CACHE_SECONDS", ge=0)
 
     smtp_host: str = Field("localhost", alias="SMTP_HOST")
     smtp_port: int = Field(25, alias="SMTP_PORT")
     smtp_username: str | None = Field(None, alias="SMTP_USERNAME")
     smtp_password: str | None = Field(None, alias="SMTP_PASSWORD")
-    smtp_starttls: bool = Field(False, alias="SMTP_STARTTLS")
+    smtp_tls: SmtpTls = Field(SmtpTls.OPPORTUNISTIC, alias="SMTP_TLS")
+    # Deprecated, read for one release: true means SMTP_TLS=required, false opportunistic.
+    smtp_starttls: bool | None = Field(None, alias="SMTP_STARTTLS")
     smtp_from: str = Field("Notices <notices@localhost>", alias="SMTP_FROM")
     smtp_timeout_seconds: float = Field(10.0, alias="SMTP_TIMEOUT_SECONDS")
 
@@ -74,6 +88,12 @@ class Settings(BaseSettings):
     # Comma-separated; every process serves /healthz, /readyz and /metrics whatever its roles.
     roles_value: str = Field(ALL_ROLES, alias="NOTIFIER_ROLES")
 
+    # notifier prune (see notifier.store.retention): ages in days, rows per transaction.
+    retention_inbox_days: float = Field(30.0, alias="NOTIFIER_RETENTION_INBOX_DAYS", gt=0)
+    retention_deliveries_days: float = Field(30.0, alias="NOTIFIER_RETENTION_DELIVERIES_DAYS", gt=0)
+    retention_reads_days: float = Field(90.0, alias="NOTIFIER_RETENTION_READS_DAYS", gt=0)
+    prune_batch_size: int = Field(5000, alias="NOTIFIER_PRUNE_BATCH_SIZE", ge=1)
+
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 
@@ -92,6 +112,45 @@ class Settings(BaseSettings):
         return roles if self.dispatch_enabled else roles - {Role.DISPATCHER}
 
     @cached_property
+    def link_signing_keys(self) -> list[str]:
+        keys = [key.strip() for key in self.link_signing_keys_value.split(",") if key.strip()]
+        return keys or [self.api_token]
+
+    @cached_property
+    def retention(self) -> RetentionPolicy:
+        return RetentionPolicy(
+            inbox_days=self.retention_inbox_days,
+            deliveries_days=self.retention_deliveries_days,
+            reads_days=self.retention_reads_days,
+            batch_size=self.prune_batch_size,
+        )
+
+    @cached_property
+    def effective_smtp_tls(self) -> SmtpTls:
+        if self.smtp_starttls is None or "smtp_tls" in self.model_fields_set:
+            return self.smtp_tls
+        return SmtpTls.REQUIRED if self.smtp_starttls else SmtpTls.OPPORTUNISTIC
+
+    def unsafe_secrets(self) -> list[str]:
+        """Why the secrets this process serves with are not fit, naming each variable."""
+        return [
+            f"{name} {reason}"
+            for name, value in self._secrets()
+            if (reason := _weakness(value)) is not None
+        ]
+
+    def _secrets(self) -> list[tuple[str, str]]:
+        # Every role serves /metrics; only the API role takes the API token and link keys.
+        secrets: list[tuple[str, str]] = []
+        if Role.API in self.roles:
+            secrets.append(("NOTIFIER_API_TOKEN", self.api_token))
+        if Role.API in self.roles and self.link_signing_keys_value.strip():
+            secrets += [("NOTIFIER_LINK_SIGNING_KEYS", key) for key in self.link_signing_keys]
+        if self.metrics_token:
+            secrets.append(("NOTIFIER_METRICS_TOKEN", self.metrics_token))
+        return secrets
+
+    @cached_property
     def dead_letter_exchange(self) -> str:
         return self.dead_letter_exchange_name or f"{self.queue}.dlx"
 
@@ -106,3 +165,15 @@ class Settings(BaseSettings):
 
 def _role_names(value: str) -> set[str]:
     return {name.strip() for name in value.split(",") if name.strip()}
+
+
+MIN_SECRET_LENGTH = 32
+_PLACEHOLDERS = ("change-me", "changeme")
+
+
+def _weakness(value: str) -> str | None:
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"must be at least {MIN_SECRET_LENGTH} characters (it has {len(value)})"
+    if any(placeholder in value.lower() for placeholder in _PLACEHOLDERS):
+        return "is a placeholder (CHANGE-ME): set a random value"
+    return None

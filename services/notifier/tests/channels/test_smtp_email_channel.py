@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from notifier.channels.base import EmailMessage, Outcome
-from notifier.channels.email import SmtpEmailChannel
+from notifier.channels.email import SmtpEmailChannel, SmtpTls, smtp_tls_options
 from notifier_devtools.smtp_sink import SmtpSink
 
 MakeChannel = Callable[..., Awaitable[SmtpEmailChannel]]
@@ -292,7 +292,11 @@ async def test_starttls_with_credentials(
     sink = SmtpSink(tls_context=server_tls, credentials=("notifier", "s3cret"))
     async with sink.serving() as port:
         channel = await make_channel(
-            port=port, start_tls=True, cert_bundle=cert, username="notifier", password=password
+            port=port,
+            tls=SmtpTls.REQUIRED,
+            cert_bundle=cert,
+            username="notifier",
+            password=password,
         )
         result = await channel.send(an_email())
 
@@ -308,11 +312,76 @@ async def test_a_session_refused_for_want_of_starttls_is_transient(
     server_tls.load_cert_chain(cert, key)
     sink = SmtpSink(tls_context=server_tls)
     async with sink.serving() as port:
-        channel = await make_channel(port=port, start_tls=False)
+        channel = await make_channel(port=port, tls=SmtpTls.OFF)
         result = await channel.send(an_email())
 
     assert (result.outcome, result.status_code) == (Outcome.RETRY, 530)
     assert sink.mails == []
+
+
+async def test_by_default_the_session_upgrades_to_starttls_when_the_server_offers_it(
+    certificate: tuple[str, str], make_channel: MakeChannel
+) -> None:
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    sink = SmtpSink(tls_context=server_tls)  # refuses MAIL before STARTTLS
+    async with sink.serving() as port:
+        channel = await make_channel(port=port, cert_bundle=cert)  # SMTP_TLS's default
+        result = await channel.send(an_email())
+
+    assert result.outcome is Outcome.DELIVERED
+    assert len(sink.mails) == 1
+
+
+async def test_implicit_tls_speaks_tls_from_the_first_byte(
+    certificate: tuple[str, str], make_channel: MakeChannel
+) -> None:
+    cert, key = certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    sink = SmtpSink()
+    async with sink.serving(implicit_tls=server_tls) as port:
+        smtps = await make_channel(port=port, tls=SmtpTls.IMPLICIT, cert_bundle=cert)
+        plain = await make_channel(port=port, tls=SmtpTls.OFF, connect_timeout_seconds=2.0)
+        assert (await smtps.send(an_email())).outcome is Outcome.DELIVERED
+        assert (await plain.send(an_email())).outcome is Outcome.RETRY
+
+    assert len(sink.mails) == 1
+
+
+async def test_required_tls_sends_nothing_to_a_server_without_starttls(
+    sink: SmtpSink, sink_port: int, make_channel: MakeChannel
+) -> None:
+    channel = await make_channel(port=sink_port, tls=SmtpTls.REQUIRED)
+
+    result = await channel.send(an_email())
+
+    assert result.outcome is Outcome.RETRY
+    assert sink.mails == []
+
+
+async def test_opportunistic_tls_still_sends_to_a_server_without_starttls(
+    sink: SmtpSink, sink_port: int, make_channel: MakeChannel
+) -> None:
+    channel = await make_channel(port=sink_port, tls=SmtpTls.OPPORTUNISTIC)
+
+    assert (await channel.send(an_email())).outcome is Outcome.DELIVERED
+
+
+@pytest.mark.parametrize(
+    ("tls", "options"),
+    [
+        (SmtpTls.OPPORTUNISTIC, {"use_tls": False, "start_tls": None}),
+        (SmtpTls.REQUIRED, {"use_tls": False, "start_tls": True}),
+        (SmtpTls.IMPLICIT, {"use_tls": True, "start_tls": False}),
+        (SmtpTls.OFF, {"use_tls": False, "start_tls": False}),
+    ],
+)
+def test_each_tls_mode_is_one_set_of_aiosmtplib_options(
+    tls: SmtpTls, options: dict[str, bool | None]
+) -> None:
+    assert smtp_tls_options(tls) == options
 
 
 async def test_a_send_cancelled_mid_transaction_leaves_no_broken_session(

@@ -22,7 +22,7 @@ from notifier.app import Notifier, build_notifier, shutdown, start_consuming
 from notifier.settings import Settings
 from notifier.store.db import create_engine, migrate
 
-API_TOKEN = "test-token"
+API_TOKEN = "integration-test-token-0123456789abcdef"
 NOTIFIER = Path(sys.executable).with_name("notifier")
 
 

@@ -143,9 +143,12 @@ async def test_poison_messages_are_dead_lettered_with_a_reason_and_the_next_one_
 
 
 async def _letters_when(notifier: Notifier, count: int) -> list[Any] | None:
-    letters = await list_dead_letters(
-        amqp_url=notifier.settings.amqp_url, topology=notifier.topology
-    )
+    letters = [
+        letter
+        async for letter in list_dead_letters(
+            amqp_url=notifier.settings.amqp_url, topology=notifier.topology
+        )
+    ]
     return letters if len(letters) == count else None
 
 

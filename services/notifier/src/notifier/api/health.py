@@ -2,17 +2,20 @@
 
 ``/healthz`` (the process is up), ``/readyz`` (the database, and the broker
 where the process consumes, reachable; else a 503 problem with ``checks``),
-``/metrics`` (Prometheus, with the due backlog computed at scrape) and
+``/metrics`` (Prometheus; the due backlog is computed at most every
+``NOTIFIER_METRICS_CACHE_SECONDS``, and a bearer token is asked when
+``NOTIFIER_METRICS_TOKEN`` is set) and
 ``/asyncapi.json``.
 """
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from notifier import metrics
+from notifier.api.auth import require_metrics_token
 from notifier.api.context import HealthDep, StoreDep
 from notifier.api.problems import ProblemKind, problem
 from notifier.ledger.operator import due_backlog
@@ -44,12 +47,15 @@ async def readyz(request: Request, health: HealthDep) -> dict[str, str] | JSONRe
     )
 
 
-@router.get("/metrics")
-async def metrics_endpoint(store: StoreDep) -> Response:
-    async with store.transaction() as session:
-        backlog = await due_backlog(session, now=store.clock())
-    for channel in Channel:
-        metrics.DUE_BACKLOG.labels(channel.value).set(backlog.get(channel.value, 0))
+@router.get("/metrics", dependencies=[Depends(require_metrics_token)])
+async def metrics_endpoint(store: StoreDep, health: HealthDep) -> Response:
+    async with health.gauges.lock:  # concurrent scrapes wait for one query, not run many
+        if not health.gauges.is_fresh():
+            async with store.transaction() as session:
+                backlog = await due_backlog(session, now=store.clock())
+            for channel in Channel:
+                metrics.DUE_BACKLOG.labels(channel.value).set(backlog.get(channel.value, 0))
+            health.gauges.mark_computed()
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -2,10 +2,18 @@
 
 import re
 from datetime import datetime, time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, Field, HttpUrl, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 from notifier.ledger.operator import DeliveryHistory
 from notifier.store.models import WebhookEndpoint
@@ -15,13 +23,26 @@ WebhookEventType = Literal[
 ]
 
 
-class WebhookEndpointIn(BaseModel):
-    url: HttpUrl
+# Every string a client can store has a bound (see docs/security-notifier.md).
+MAX_DESCRIPTION_LENGTH = 1000
+MAX_CATEGORY_LENGTH = 100
+MAX_OPT_OUTS_PER_CHANNEL = 200
+
+
+class RequestBody(BaseModel):
+    """A body the API reads: an unknown field is refused (400 naming it), not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class WebhookEndpointIn(RequestBody):
+    url: HttpUrl  # at most 2083 characters: pydantic's bound for HttpUrl
     event_types: list[WebhookEventType] = Field(
-        default_factory=lambda: list[WebhookEventType](["notices.notice.published.v1"])
+        default_factory=lambda: list[WebhookEventType](["notices.notice.published.v1"]),
+        max_length=len(get_args(WebhookEventType)),
     )
     # PostgreSQL text cannot hold U+0000.
-    description: str = Field("", pattern=r"^[^\x00]*$")
+    description: str = Field("", pattern=r"^[^\x00]*$", max_length=MAX_DESCRIPTION_LENGTH)
 
 
 class WebhookEndpointOut(BaseModel):
@@ -119,11 +140,17 @@ TimeOfDay = Annotated[
 ]
 
 
-class QuietHours(BaseModel):
+class QuietHours(RequestBody):
     start: TimeOfDay
     end: TimeOfDay
 
 
-class PreferencesBody(BaseModel):
-    opt_outs: dict[Literal["email", "webhook"], list[str]] = Field(default_factory=dict)
+Category = Annotated[str, Field(min_length=1, max_length=MAX_CATEGORY_LENGTH)]
+
+
+class PreferencesBody(RequestBody):
+    opt_outs: dict[
+        Literal["email", "webhook"],
+        Annotated[list[Category], Field(max_length=MAX_OPT_OUTS_PER_CHANNEL)],
+    ] = Field(default_factory=dict)
     quiet_hours: QuietHours | None = None

@@ -17,6 +17,8 @@ from email.generator import BytesGenerator
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
+from enum import StrEnum
+from typing import TypedDict
 
 import aiosmtplib
 
@@ -46,6 +48,31 @@ _UTF8_QUOTED_PRINTABLE.body_encoding = email.charset.QP
 _WIRE_POLICY = email.policy.compat32.clone(linesep="\r\n")
 
 
+class SmtpTls(StrEnum):
+    """How the SMTP session is protected (SMTP_TLS)."""
+
+    OPPORTUNISTIC = "opportunistic"  # STARTTLS when the server offers it, else plain
+    REQUIRED = "required"  # STARTTLS or no session: never a plain-text send
+    IMPLICIT = "implicit"  # TLS from the first byte (SMTPS, usually port 465)
+    OFF = "off"  # never TLS, even when offered (a local sink only)
+
+
+class SmtpTlsOptions(TypedDict):
+    use_tls: bool
+    start_tls: bool | None
+
+
+def smtp_tls_options(tls: SmtpTls) -> SmtpTlsOptions:
+    """aiosmtplib's connection options for ``tls``: ``start_tls=None`` is its opportunistic mode."""
+    options: dict[SmtpTls, SmtpTlsOptions] = {
+        SmtpTls.OPPORTUNISTIC: {"use_tls": False, "start_tls": None},
+        SmtpTls.REQUIRED: {"use_tls": False, "start_tls": True},
+        SmtpTls.IMPLICIT: {"use_tls": True, "start_tls": False},
+        SmtpTls.OFF: {"use_tls": False, "start_tls": False},
+    }
+    return options[tls]
+
+
 class _ConnectionSetupError(Exception):
     """Could not open a usable SMTP session (connect, EHLO, STARTTLS or AUTH failed)."""
 
@@ -57,7 +84,7 @@ class SmtpEmailChannel:
         host: str,
         port: int,
         from_address: str,
-        start_tls: bool = False,
+        tls: SmtpTls = SmtpTls.OPPORTUNISTIC,
         username: str | None = None,
         password: str | None = None,
         validate_certs: bool = True,
@@ -82,7 +109,7 @@ class SmtpEmailChannel:
                     port=port,
                     username=username,
                     password=password,
-                    start_tls=start_tls,
+                    **smtp_tls_options(tls),
                     validate_certs=validate_certs,
                     cert_bundle=cert_bundle,
                     timeout=command_timeout_seconds,

@@ -175,7 +175,9 @@ class EventConsumer:
             event = parse_event(message.body)
         except ContractError as error:
             if error.is_unknown_event:
-                metrics.EVENTS_CONSUMED.labels(message.raw_message.type or "?", "ignored").inc()
+                metrics.EVENTS_CONSUMED.labels(
+                    metrics.event_type_label(message.raw_message.type), "ignored"
+                ).inc()
                 logger.info(
                     "event_ignored",
                     message_id=message.message_id,
