@@ -19,31 +19,32 @@ class NoticeQuerySet(models.QuerySet["Notice"]):
     def authored_by(self, user: Any) -> "NoticeQuerySet":
         return self.filter(author=user)
 
-    def inbox_of(self, user: Any, at: datetime | None = None) -> "NoticeQuerySet":
-        """What ``user`` may read at ``at``, driven from their own recipient rows.
+    def inbox_of(
+        self,
+        user: Any,
+        at: datetime | None = None,
+        *,
+        unread: bool = False,
+        category: str | None = None,
+    ) -> "NoticeQuerySet":
+        """What ``user`` may read at ``at``, driven from their own recipient rows, with
+        their read state (``is_read``) and the row's publish time (``inbox_published_at``).
 
-        The join has one row per notice (a user is a recipient once), and every filter
-        and the ``inbox_published_at`` ordering sit on that row, so an index on
-        ``(user, ...)`` serves the query without touching other readers' notices.
+        Every condition is on that one row and in one ``filter()`` call (separate calls
+        would join the multi-valued relation once each, matching other readers' rows),
+        so the ``notice_recipient_*`` indexes serve it without touching other readers'.
         """
-        return self.filter(_inbox_row_q(user, at or timezone.now(), prefix="recipient_rows__"))
-
-    def with_inbox_state(self) -> "NoticeQuerySet":
-        """After ``inbox_of``: the caller's read state and publish time from the same row."""
-        return self.annotate(
+        row = _inbox_row_q(user, at or timezone.now(), prefix="recipient_rows__")
+        if unread:
+            row &= Q(recipient_rows__read_at__isnull=True)
+        if category:
+            row &= Q(recipient_rows__category=category)
+        return self.filter(row).annotate(
             is_read=ExpressionWrapper(
                 Q(recipient_rows__read_at__isnull=False), output_field=models.BooleanField()
             ),
             inbox_published_at=F("recipient_rows__published_at"),
         )
-
-    def unread_in_inbox(self) -> "NoticeQuerySet":
-        """After ``inbox_of``: only what the caller has not read."""
-        return self.filter(recipient_rows__read_at__isnull=True)
-
-    def in_inbox_category(self, category: str) -> "NoticeQuerySet":
-        """After ``inbox_of``: one category, filtered on the caller's row (indexed)."""
-        return self.filter(recipient_rows__category=category)
 
     def in_category(self, category: str) -> "NoticeQuerySet":
         return self.filter(category=category)

@@ -26,11 +26,9 @@ def notice_list(*, user: User, filters: NoticeFilters) -> NoticeQuerySet:
         if filters.category:
             notices = notices.in_category(filters.category)
     else:
-        notices = Notice.objects.inbox_of(user).with_inbox_state()
-        if filters.unread:
-            notices = notices.unread_in_inbox()
-        if filters.category:
-            notices = notices.in_inbox_category(filters.category)
+        notices = Notice.objects.inbox_of(
+            user, unread=filters.unread, category=filters.category or None
+        )
     if filters.search:
         notices = notices.search(filters.search)
     return notices.for_listing()

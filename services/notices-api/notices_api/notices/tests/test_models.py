@@ -8,7 +8,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from notices_api.notices.models import Notice, NoticeRecipient, ReadReceipt
-from notices_api.notices.services import notice_archive, notice_mark_read
+from notices_api.notices.services import (
+    notice_archive,
+    notice_draft_create,
+    notice_mark_read,
+    notice_publish,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -56,13 +61,13 @@ def test_recipient_rows_copy_the_notice_and_follow_it(published, recipient, publ
 def test_read_state_and_unread_in_inbox(published, recipient):
     notice: Any = Notice.objects.with_read_state(recipient).get()
     assert notice.is_read is False
-    assert list(Notice.objects.inbox_of(recipient).unread_in_inbox()) == [published]
+    assert list(Notice.objects.inbox_of(recipient, unread=True)) == [published]
     notice_mark_read(notice=published, user=recipient)
     notice = Notice.objects.with_read_state(recipient).get()
     assert notice.is_read is True
-    notice = Notice.objects.inbox_of(recipient).with_inbox_state().get()
+    notice = Notice.objects.inbox_of(recipient).get()
     assert notice.is_read is True
-    assert not Notice.objects.inbox_of(recipient).unread_in_inbox().exists()
+    assert not Notice.objects.inbox_of(recipient, unread=True).exists()
 
 
 def test_one_read_receipt_per_notice_and_user_is_a_database_constraint(published, recipient):
@@ -80,3 +85,14 @@ def test_the_window_must_end_after_it_starts_in_the_database(draft):
 def test_a_published_notice_has_its_publication_time_in_the_database(draft):
     with pytest.raises(IntegrityError), transaction.atomic():
         Notice.objects.filter(pk=draft.pk).update(status=Notice.Status.PUBLISHED)
+
+
+def test_inbox_filters_read_the_callers_own_row(make_user, publisher, recipient):
+    other = make_user()
+    draft = notice_draft_create(author=publisher, title="t", audience_users=[recipient, other])
+    notice = notice_publish(notice=draft, actor=publisher)
+    notice_mark_read(notice=notice, user=recipient)
+    # The other reader's unread row must not put the notice back in the caller's unread list.
+    assert not Notice.objects.inbox_of(recipient, unread=True).exists()
+    assert list(Notice.objects.inbox_of(other, unread=True)) == [notice]
+    assert Notice.objects.inbox_of(recipient, category="general").get().is_read is True
