@@ -26,14 +26,14 @@ def test_upgrade_keeps_every_inbox(make_user):
     users = [make_user(f"reader{i}") for i in range(3)]
     author = make_user("author", publisher=True)
     apps = _migrate(BEFORE)
-    OldNotice = apps.get_model("notices", "Notice")
-    OldRecipient = apps.get_model("notices", "NoticeRecipient")
-    OldReceipt = apps.get_model("notices", "ReadReceipt")
+    old_notices = apps.get_model("notices", "Notice")
+    old_recipients = apps.get_model("notices", "NoticeRecipient")
+    old_receipts = apps.get_model("notices", "ReadReceipt")
     now = timezone.now()
     expected: dict[str, list[tuple[str, bool]]] = {u.username: [] for u in users}
     for i, status in enumerate(["published", "published", "archived", "published", "draft"]):
         published = status != "draft"
-        notice = OldNotice.objects.create(
+        notice = old_notices.objects.create(
             title=f"n{i}",
             author_id=author.pk,
             status=status,
@@ -46,10 +46,10 @@ def test_upgrade_keeps_every_inbox(make_user):
         if not published:
             continue
         for j, user in enumerate(users[: 1 + i % 3]):
-            OldRecipient.objects.create(notice_id=notice.pk, user_id=user.pk)
+            old_recipients.objects.create(notice_id=notice.pk, user_id=user.pk)
             read = (i + j) % 2 == 0
             if read:
-                OldReceipt.objects.create(notice_id=notice.pk, user_id=user.pk, read_at=now)
+                old_receipts.objects.create(notice_id=notice.pk, user_id=user.pk, read_at=now)
             if status == "published" and i != 3:
                 expected[user.username].append((notice.title, read))
 
