@@ -1,6 +1,7 @@
 """Upgrading a database of today's schema (0001) keeps every inbox as it was."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ BEFORE = [("notices", "0001_initial")]
 AFTER = [("notices", "0004_inbox_indexes")]
 
 
-def _migrate(targets):
+def _migrate(targets: list[tuple[str, str]]) -> Any:
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(targets)
@@ -56,7 +57,7 @@ def test_upgrade_keeps_every_inbox(make_user):
     _migrate(AFTER)
 
     for user in users:
-        inbox = notice_list(user=user, filters=NoticeFilters()).order_by("-inbox_published_at")
+        inbox: Any = notice_list(user=user, filters=NoticeFilters()).order_by("-inbox_published_at")
         assert [(n.title, n.is_read) for n in inbox] == expected[user.username]
         unread = sum(not read for _, read in expected[user.username])
         assert notice_unread_count(user=user) == unread

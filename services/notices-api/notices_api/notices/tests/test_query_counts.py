@@ -35,7 +35,7 @@ def _grown(make_user, publisher, recipient, *, notices: int, readers: int):
     return last, group
 
 
-def _list(query: str = "") -> Callable:
+def _list(query: str = "") -> Callable[..., str]:
     return lambda notice, group: reverse("notices:list") + query
 
 
@@ -72,7 +72,7 @@ def _list(query: str = "") -> Callable:
 )
 def test_query_count_does_not_grow_with_the_data(
     caller: str,
-    url_of: Callable,
+    url_of: Callable[..., str],
     make_user,
     publisher,
     recipient,
