@@ -36,6 +36,7 @@ from notices_api.notices.selectors import (
     NoticeFilters,
     notice_get,
     notice_list,
+    notice_list_ordering,
     notice_receipts,
     notice_unread_count,
 )
@@ -65,7 +66,7 @@ class NoticeOutput(serializers.Serializer[Notice]):
     status = serializers.ChoiceField(choices=Notice.Status.choices)
     visible_from = serializers.DateTimeField(allow_null=True)
     visible_until = serializers.DateTimeField(allow_null=True)
-    remind_after_seconds = serializers.SerializerMethodField()
+    remind_after_seconds = serializers.IntegerField(allow_null=True)
     author = AuthorOutput()
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
@@ -73,9 +74,6 @@ class NoticeOutput(serializers.Serializer[Notice]):
     published_at = serializers.DateTimeField(allow_null=True)
     archived_at = serializers.DateTimeField(allow_null=True)
     is_read = serializers.BooleanField(help_text="Whether the caller has read it.")
-
-    def get_remind_after_seconds(self, notice: Notice) -> int | None:
-        return int(notice.remind_after.total_seconds()) if notice.remind_after else None
 
 
 class AudienceOutput(serializers.Serializer[Notice]):
@@ -167,8 +165,7 @@ class NoticeListApi(_PublisherWrites):
         filters = NoticeFilters(**validated_query(self.FilterInput, request))
         return paginated_response(
             queryset=notice_list(user=request_user(request), filters=filters),
-            # Own notices include drafts, which have no published_at yet.
-            ordering=("-created_at",) if filters.authored else ("-published_at",),
+            ordering=notice_list_ordering(filters=filters),
             serializer_class=NoticeOutput,
             request=request,
             view=self,
@@ -215,8 +212,11 @@ class _NoticeTransitionApi(APIView):
     @extend_schema(request=None, responses=NoticeDetailOutput)
     def post(self, request: Request, notice_id: UUID) -> Response:
         user = request_user(request)
-        type(self).transition(notice=notice_get(user=user, notice_id=notice_id), actor=user)
-        return Response(_detail(notice_get(user=user, notice_id=notice_id), request))
+        seen = notice_get(user=user, notice_id=notice_id)
+        changed = type(self).transition(notice=seen, actor=user)
+        # Publishing and archiving leave the caller's read state as it was.
+        changed.is_read = seen.is_read  # type: ignore[attr-defined]
+        return Response(_detail(changed, request))
 
 
 class NoticePublishApi(_NoticeTransitionApi):
@@ -241,10 +241,10 @@ class NoticeReadApi(APIView):
     @extend_schema(request=None, responses={200: Output, 201: Output})
     def post(self, request: Request, notice_id: UUID) -> Response:
         user = request_user(request)
-        notice = notice_get(user=user, notice_id=notice_id)
-        receipt, created = notice_mark_read(notice=notice, user=user)
+        # The service finds (and 404s) the notice in the caller's inbox itself.
+        receipt, created = notice_mark_read(notice=Notice(pk=notice_id), user=user)
         return Response(
-            self.Output({"notice_id": notice.id, "read_at": receipt.read_at}).data,
+            self.Output({"notice_id": notice_id, "read_at": receipt.read_at}).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

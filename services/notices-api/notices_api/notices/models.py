@@ -2,8 +2,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection, models
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 from uuid6 import uuid7
 
@@ -19,53 +20,88 @@ MAX_REMIND_AFTER_SECONDS = 90 * 24 * 3600
 
 
 class NoticeQuerySet(models.QuerySet["Notice"]):
-    def published(self) -> "NoticeQuerySet":
-        return self.filter(status=Notice.Status.PUBLISHED)
-
-    def in_window(self, at: datetime | None = None) -> "NoticeQuerySet":
-        return self.filter(_in_window(at or timezone.now()))
-
-    def addressed_to(self, user: Any) -> "NoticeQuerySet":
-        return self.filter(_addressed_to(user))
-
-    def visible_to(self, user: Any, at: datetime | None = None) -> "NoticeQuerySet":
-        """Published, inside its window, and in the audience frozen at publish."""
-        return self.filter(_visible_to(user, at or timezone.now()))
-
     def authored_by(self, user: Any) -> "NoticeQuerySet":
         return self.filter(author=user)
 
-    def visible_or_authored_by(self, user: Any, at: datetime | None = None) -> "NoticeQuerySet":
-        return self.filter(Q(author=user) | _visible_to(user, at or timezone.now()))
+    def inbox_of(
+        self,
+        user: Any,
+        at: datetime | None = None,
+        *,
+        unread: bool = False,
+        category: str | None = None,
+    ) -> "NoticeQuerySet":
+        """What ``user`` may read at ``at``, driven from their own recipient rows, with
+        their read state (``is_read``) and the row's publish time (``inbox_published_at``).
 
-    def with_read_state(self, user: Any) -> "NoticeQuerySet":
-        return self.annotate(
-            is_read=Exists(ReadReceipt.objects.filter(notice=OuterRef("pk"), user=user))
+        Every condition is on that one row and in one ``filter()`` call (separate calls
+        would join the multi-valued relation once each, matching other readers' rows),
+        so the ``notice_recipient_*`` indexes serve it without touching other readers'.
+        """
+        row = _inbox_row_q(user, at or timezone.now(), prefix="recipient_rows__")
+        if unread:
+            row &= Q(recipient_rows__read_at__isnull=True)
+        if category:
+            row &= Q(recipient_rows__category=category)
+        return self.filter(row).annotate(
+            is_read=ExpressionWrapper(
+                Q(recipient_rows__read_at__isnull=False), output_field=models.BooleanField()
+            ),
+            inbox_published_at=F("recipient_rows__published_at"),
         )
-
-    def unread_by(self, user: Any) -> "NoticeQuerySet":
-        return self.exclude(Exists(ReadReceipt.objects.filter(notice=OuterRef("pk"), user=user)))
 
     def in_category(self, category: str) -> "NoticeQuerySet":
         return self.filter(category=category)
 
+    def visible_or_authored_by(self, user: Any, at: datetime | None = None) -> "NoticeQuerySet":
+        """For one notice at a time: the author's, or in the caller's inbox now."""
+        visible = NoticeRecipient.objects.filter(
+            _inbox_row_q(user, at or timezone.now()), notice=OuterRef("pk")
+        )
+        return self.filter(Q(author=user) | Q(Exists(visible)))
+
+    def with_read_state(self, user: Any) -> "NoticeQuerySet":
+        read = NoticeRecipient.objects.filter(
+            notice=OuterRef("pk"), user=user, read_at__isnull=False
+        )
+        return self.annotate(is_read=Exists(read))
+
     def search(self, text: str) -> "NoticeQuerySet":
+        """Full-text (websearch syntax) on PostgreSQL; substring match on SQLite."""
+        if connection.vendor == "postgresql":
+            query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+            return self.annotate(search_document=notice_search_vector()).filter(
+                search_document=query
+            )
         return self.filter(Q(title__icontains=text) | Q(body__icontains=text))
 
     def for_listing(self) -> "NoticeQuerySet":
         return self.select_related("author")
 
 
-def _in_window(at: datetime) -> Q:
-    return Q(visible_from__lte=at) & (Q(visible_until__isnull=True) | Q(visible_until__gt=at))
+class NoticeRecipientQuerySet(models.QuerySet["NoticeRecipient"]):
+    def inbox_of(self, user: Any, at: datetime | None = None) -> "NoticeRecipientQuerySet":
+        return self.filter(_inbox_row_q(user, at or timezone.now()))
 
 
-def _addressed_to(user: Any) -> Q:
-    return Q(Exists(NoticeRecipient.objects.filter(notice=OuterRef("pk"), user=user)))
+SEARCH_CONFIG = "simple"
+SEARCH_INDEX_NAME = "notice_search_gin"
 
 
-def _visible_to(user: Any, at: datetime) -> Q:
-    return Q(status=Notice.Status.PUBLISHED) & _in_window(at) & _addressed_to(user)
+def notice_search_vector() -> SearchVector:
+    """The document searched; the GIN index (migration 0003) is built on this expression."""
+    return SearchVector("title", "body", config=SEARCH_CONFIG)
+
+
+def _inbox_row_q(user: Any, at: datetime, *, prefix: str = "") -> Q:
+    """A recipient row of ``user`` for a published notice inside its window at ``at``."""
+    return Q(
+        **{
+            f"{prefix}user": user,
+            f"{prefix}status": Notice.Status.PUBLISHED,
+            f"{prefix}visible_from__lte": at,
+        }
+    ) & (Q(**{f"{prefix}visible_until__isnull": True}) | Q(**{f"{prefix}visible_until__gt": at}))
 
 
 class Notice(models.Model):
@@ -137,6 +173,11 @@ class Notice(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def remind_after_seconds(self) -> int | None:
+        """``remind_after`` in whole seconds, as the API and the events carry it."""
+        return int(self.remind_after.total_seconds()) if self.remind_after else None
+
     def clean(self) -> None:
         if self.visible_from and self.visible_until and self.visible_until <= self.visible_from:
             raise InvalidInputError(
@@ -166,18 +207,57 @@ class Notice(models.Model):
         self.archived_at = at
         self.version += 1
 
+    def inbox_fields(self) -> dict[str, Any]:
+        """What each recipient row copies from the notice (see ``NoticeRecipient``)."""
+        return {
+            "status": self.status,
+            "published_at": self.published_at,
+            "visible_from": self.visible_from,
+            "visible_until": self.visible_until,
+            "category": self.category,
+        }
+
 
 class NoticeRecipient(models.Model):
-    """One user of a notice's audience, frozen when the notice was published."""
+    """One user of a notice's audience, frozen when the notice was published.
 
-    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="+")
+    It also carries what that user's inbox filters and orders on (the notice's status,
+    publish time, window and category, and the user's read time), so inbox reads start
+    from the reader's own rows. Every service that changes those on the notice updates
+    these rows in the same transaction (``Notice.inbox_fields``).
+    """
+
+    notice = models.ForeignKey(Notice, on_delete=models.CASCADE, related_name="recipient_rows")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Notice.Status.choices)
+    published_at = models.DateTimeField()
+    visible_from = models.DateTimeField()
+    visible_until = models.DateTimeField(null=True, blank=True)
+    category = models.CharField(max_length=50)
+    # Copy of the user's ReadReceipt.read_at (None: unread), written with the receipt.
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoticeRecipientQuerySet.as_manager()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["notice", "user"], name="notice_recipient_once"),
         ]
-        indexes = [models.Index(fields=["user", "notice"], name="notice_recipient_by_user")]
+        indexes = [
+            models.Index(fields=["user", "notice"], name="notice_recipient_by_user"),
+            # The inbox list, newest first; the unread count and unread list use the
+            # partial index of unread rows; the category filter its own prefix.
+            models.Index(fields=["user", "status", "-published_at"], name="notice_recipient_inbox"),
+            models.Index(
+                fields=["user", "status", "-published_at"],
+                condition=Q(read_at__isnull=True),
+                name="notice_recipient_unread",
+            ),
+            models.Index(
+                fields=["user", "status", "category", "-published_at"],
+                name="notice_recipient_category",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} <- {self.notice_id}"

@@ -3,12 +3,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Q
 
 from notices_api.accounts.models import User, UserQuerySet
 from notices_api.core.exceptions import NotFoundError
 from notices_api.groups.models import RecipientGroup
-from notices_api.notices.models import Notice, NoticeQuerySet, NoticeRecipient, ReadReceipt
+from notices_api.notices.models import Notice, NoticeQuerySet, NoticeRecipient
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -20,26 +20,40 @@ class NoticeFilters:
 
 
 def notice_list(*, user: User, filters: NoticeFilters) -> NoticeQuerySet:
-    """What the user may read now, or (``authored``) their own notices in every status."""
-    notices = (
-        Notice.objects.authored_by(user) if filters.authored else Notice.objects.visible_to(user)
-    )
-    if filters.unread:
-        notices = notices.unread_by(user)
-    if filters.category:
-        notices = notices.in_category(filters.category)
+    """What the user may read now, or (``authored``) their own notices in every status.
+
+    The inbox is ordered by ``inbox_published_at`` (see ``INBOX_ORDERING``), the copy of
+    ``published_at`` on the reader's own row that the inbox indexes hold.
+    """
+    if filters.authored:
+        notices = Notice.objects.authored_by(user).with_read_state(user)
+        if filters.category:
+            notices = notices.in_category(filters.category)
+    else:
+        notices = Notice.objects.inbox_of(
+            user, unread=filters.unread, category=filters.category or None
+        )
     if filters.search:
         notices = notices.search(filters.search)
-    return notices.for_listing().with_read_state(user)
+    return notices.for_listing()
+
+
+INBOX_ORDERING = ("-inbox_published_at",)
+AUTHORED_ORDERING = ("-created_at",)
+
+
+def notice_list_ordering(*, filters: NoticeFilters) -> tuple[str, ...]:
+    """The cursor ordering of ``notice_list`` (own notices include drafts, never published)."""
+    return AUTHORED_ORDERING if filters.authored else INBOX_ORDERING
 
 
 def notice_get(*, user: User, notice_id: UUID) -> Notice:
     """A notice the user may see (as recipient or author); otherwise NotFoundError, no hint."""
     notice = (
-        Notice.objects.visible_or_authored_by(user)
+        Notice.objects.filter(pk=notice_id)
+        .visible_or_authored_by(user)
         .for_listing()
         .with_read_state(user)
-        .filter(pk=notice_id)
         .first()
     )
     if notice is None:
@@ -48,7 +62,8 @@ def notice_get(*, user: User, notice_id: UUID) -> Notice:
 
 
 def notice_unread_count(*, user: User) -> int:
-    return Notice.objects.visible_to(user).unread_by(user).count()
+    """Counted on the reader's unread rows alone (the partial index ``notice_recipient_unread``)."""
+    return NoticeRecipient.objects.inbox_of(user).filter(read_at__isnull=True).count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +74,8 @@ class Receipt:
 
 def notice_receipts(*, notice: Notice) -> list[Receipt]:
     """Every frozen recipient with the time they first read the notice (None: not yet)."""
-    read_at = ReadReceipt.objects.filter(notice=notice, user=OuterRef("user")).values("read_at")
-    rows = (
-        NoticeRecipient.objects.filter(notice=notice)
-        .select_related("user")
-        .annotate(read_at=Subquery(read_at[:1]))
-        .order_by("user__username")
-    )
+    rows = NoticeRecipient.objects.filter(notice=notice).select_related("user")
+    rows = rows.order_by("user__username")
     return [Receipt(user=row.user, read_at=row.read_at) for row in rows]
 
 

@@ -71,7 +71,8 @@ def notice_publish(*, notice: Notice, actor: User) -> Notice:
     """Freeze the audience to users and record ``notice.published``."""
     with transaction.atomic():
         locked = _locked_for_author(notice=notice, actor=actor)
-        locked.ensure_status(Notice.Status.DRAFT, action="published")
+        published_at = timezone.now()
+        locked.mark_published(at=published_at)  # checks the status; nothing saved yet
         audience = audience_users(
             user_ids=locked.audience_users.values("id"),
             group_ids=locked.audience_groups.values("id"),
@@ -81,11 +82,11 @@ def notice_publish(*, notice: Notice, actor: User) -> Notice:
             raise StateConflictError(
                 "A notice needs at least one active recipient to be published."
             )
-        published_at = timezone.now()
-        locked.mark_published(at=published_at)
         locked.save()
+        inbox_fields = locked.inbox_fields()
         NoticeRecipient.objects.bulk_create(
-            NoticeRecipient(notice=locked, user_id=user_id) for user_id in recipient_ids
+            NoticeRecipient(notice=locked, user_id=user_id, **inbox_fields)
+            for user_id in recipient_ids
         )
         group_ids = sorted(locked.audience_groups.values_list("id", flat=True), key=str)
         outbox_event_record(
@@ -102,6 +103,7 @@ def notice_archive(*, notice: Notice, actor: User) -> Notice:
         archived_at = timezone.now()
         locked.mark_archived(at=archived_at)
         locked.save()
+        NoticeRecipient.objects.filter(notice=locked).update(**locked.inbox_fields())
         outbox_event_record(
             data=NoticeArchivedV1(notice_id=locked.id, archived_at=archived_at),
             aggregate_id=locked.id,
@@ -111,18 +113,29 @@ def notice_archive(*, notice: Notice, actor: User) -> Notice:
 
 
 def notice_mark_read(*, notice: Notice, user: User) -> tuple[ReadReceipt, bool]:
-    """The user's receipt, and whether this call created it (and so recorded ``notice.read``)."""
+    """The user's receipt, and whether this call created it (and so recorded ``notice.read``).
+
+    One locking read finds the user's inbox row and locks it with its notice (the
+    notice lock keeps one notice's events in commit order); only ``notice.pk`` is used.
+    """
     with transaction.atomic():
-        locked = Notice.objects.select_for_update().visible_to(user).filter(pk=notice.pk).first()
-        if locked is None:
+        row = (
+            NoticeRecipient.objects.select_for_update()
+            .select_related("notice")
+            .inbox_of(user)
+            .filter(notice_id=notice.pk)
+            .only("id", "read_at", "notice__id")
+            .first()
+        )
+        if row is None:
             raise NotFoundError("No such notice.")
-        receipt = ReadReceipt.objects.filter(notice=locked, user=user).first()
-        if receipt is not None:
-            return receipt, False
-        receipt = ReadReceipt.objects.create(notice=locked, user=user, read_at=timezone.now())
+        if row.read_at is not None:
+            return ReadReceipt.objects.get(notice_id=notice.pk, user=user), False
+        receipt = ReadReceipt.objects.create(notice_id=notice.pk, user=user, read_at=timezone.now())
+        NoticeRecipient.objects.filter(pk=row.pk).update(read_at=receipt.read_at)
         outbox_event_record(
-            data=NoticeReadV1(notice_id=locked.id, user_id=user.id, read_at=receipt.read_at),
-            aggregate_id=locked.id,
+            data=NoticeReadV1(notice_id=notice.pk, user_id=user.id, read_at=receipt.read_at),
+            aggregate_id=notice.pk,
             occurred_at=receipt.read_at,
         )
     return receipt, True
@@ -153,7 +166,10 @@ def _apply(notice: Notice, content: DraftFields) -> None:
 
 
 def _locked_for_author(*, notice: Notice, actor: User) -> Notice:
-    locked = Notice.objects.select_for_update().get(pk=notice.pk)
+    # The author comes with the locked row: callers render the returned notice.
+    locked = (
+        Notice.objects.select_for_update(of=("self",)).select_related("author").get(pk=notice.pk)
+    )
     if locked.author_id != actor.id:
         raise ActionForbiddenError("Only the author of a notice can change it.")
     return locked
@@ -177,8 +193,6 @@ def _published_event(
         author_id=notice.author_id,
         recipient_ids=recipient_ids,
         group_ids=group_ids,
-        remind_after_seconds=(
-            int(notice.remind_after.total_seconds()) if notice.remind_after else None
-        ),
+        remind_after_seconds=notice.remind_after_seconds,
         url=notice_url(notice),
     )

@@ -141,7 +141,7 @@ def test_archive_records_an_event_and_hides_the_notice(published, publisher, rec
     assert notice.status == Notice.Status.ARCHIVED
     [event] = events_of(NOTICE_ARCHIVED_V1)
     assert_valid_message(event, NOTICE_ARCHIVED_V1)
-    assert not Notice.objects.visible_to(recipient).exists()
+    assert not Notice.objects.inbox_of(recipient).exists()
     with pytest.raises(NotFoundError):
         notice_mark_read(notice=published, user=recipient)
 

@@ -1,0 +1,87 @@
+"""Each read costs the same number of queries whatever the page holds."""
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from notices_api.groups.services import group_create, group_members_add
+from notices_api.notices.services import notice_draft_create, notice_mark_read, notice_publish
+
+pytestmark = pytest.mark.django_db
+
+
+def _queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def _grown(make_user, publisher, recipient, *, notices: int, readers: int):
+    """``notices`` published to ``recipient`` and ``readers`` more users, half of them read."""
+    users = [make_user() for _ in range(readers)]
+    group = group_create(name=f"group {make_user().username}", created_by=publisher)
+    group_members_add(group=group, users=[recipient, *users])
+    last = None
+    for i in range(notices):
+        draft = notice_draft_create(
+            author=publisher, title=f"n{i}", audience_users=[recipient, *users]
+        )
+        last = notice_publish(notice=draft, actor=publisher)
+        for user in [recipient, *users][::2]:
+            notice_mark_read(notice=last, user=user)
+    return last, group
+
+
+def _list(query: str = "") -> Callable[..., str]:
+    return lambda notice, group: reverse("notices:list") + query
+
+
+@pytest.mark.parametrize(
+    ("caller", "url_of"),
+    [
+        pytest.param("recipient", _list(), id="list"),
+        pytest.param("recipient", _list("?unread=true"), id="unread-list"),
+        pytest.param("recipient", _list("?category=general"), id="category-list"),
+        pytest.param("recipient", _list("?search=n1"), id="search"),
+        pytest.param("publisher", _list("?authored=true"), id="authored"),
+        pytest.param(
+            "recipient",
+            lambda n, g: reverse("notices:detail", kwargs={"notice_id": n.id}),
+            id="detail",
+        ),
+        pytest.param(
+            "publisher",
+            lambda n, g: reverse("notices:detail", kwargs={"notice_id": n.id}),
+            id="detail-by-author",
+        ),
+        pytest.param(
+            "publisher",
+            lambda n, g: reverse("notices:receipts", kwargs={"notice_id": n.id}),
+            id="receipts",
+        ),
+        pytest.param("publisher", lambda n, g: reverse("groups:list"), id="groups"),
+        pytest.param(
+            "publisher",
+            lambda n, g: reverse("groups:members", kwargs={"group_id": g.id}),
+            id="members",
+        ),
+    ],
+)
+def test_query_count_does_not_grow_with_the_data(
+    caller: str,
+    url_of: Callable[..., str],
+    make_user,
+    publisher,
+    recipient,
+    client_for,
+    django_assert_num_queries,
+):
+    client = client_for({"recipient": recipient, "publisher": publisher}[caller])
+    small = _grown(make_user, publisher, recipient, notices=1, readers=1)
+    expected = _queries(client, url_of(*small))
+    grown = _grown(make_user, publisher, recipient, notices=6, readers=5)
+    with django_assert_num_queries(expected):
+        assert client.get(url_of(*grown)).status_code == 200
