@@ -42,7 +42,7 @@ def test_events_reach_a_bound_queue_with_properties_mirroring_the_envelope(
         last[event.subject] = positions[event.id]
 
 
-def test_an_unroutable_event_is_retried_then_parked_without_holding_back_others(
+def test_an_unroutable_event_is_retried_then_parked_holding_back_only_its_own_notice(
     make_queue: Callable[..., BoundQueue],
 ) -> None:
     # Bound to notice.read only: notice.archived has no queue, so the mandatory publish returns.
@@ -67,7 +67,7 @@ def test_an_unroutable_event_is_retried_then_parked_without_holding_back_others(
     )
 
     deadline = time.monotonic() + 60
-    while OutboxEvent.objects.pending().exists() and time.monotonic() < deadline:
+    while OutboxEvent.objects.filter(id=head.id).pending().exists() and time.monotonic() < deadline:
         relay.run(once=True)
         time.sleep(0.05)
 
@@ -77,8 +77,45 @@ def test_an_unroutable_event_is_retried_then_parked_without_holding_back_others(
     assert "returned" in head.last_error
     assert "NO_ROUTE" in head.last_error.upper()
     behind = OutboxEvent.objects.filter(aggregate_id=str(poisoned)).exclude(id=head.id)
-    assert all(e.status == OutboxEvent.Status.PUBLISHED for e in behind)
-    received = queue.drain(expect=100 + 5)
+    assert set(OutboxEvent.objects.held()) == set(behind)
+    received = queue.drain(expect=100)
     ids = [m.properties["message_id"] for m in received]
-    assert len(ids) == len(set(ids)) == 105
-    assert str(head.id) not in ids
+    assert len(ids) == len(set(ids)) == 100
+    assert not {str(e.id) for e in OutboxEvent.objects.filter(aggregate_id=str(poisoned))} & set(
+        ids
+    )
+
+
+def test_an_event_above_the_max_message_size_is_parked_and_the_rest_flows(
+    make_queue: Callable[..., BoundQueue],
+) -> None:
+    queue = make_queue()
+    big, others = uuid.uuid4(), [uuid.uuid4() for _ in range(5)]
+    record_reads([big, *others], per_aggregate=2)
+    head = OutboxEvent.objects.filter(aggregate_id=str(big)).order_by("position").first()
+    assert head is not None
+    envelope = {**head.envelope, "data": {**head.envelope["data"], "padding": "x" * 70_000}}
+    OutboxEvent.objects.filter(id=head.id).update(envelope=envelope)
+
+    relay_from_settings(max_message_bytes=64 * 1024).run(once=True)
+
+    assert {m.properties["message_id"] for m in queue.drain(expect=10)} == {
+        str(i) for i in OutboxEvent.objects.published().values_list("id", flat=True)
+    }
+    head.refresh_from_db()
+    assert head.status == OutboxEvent.Status.FAILED
+    assert "max_message_bytes" in head.last_error
+    assert OutboxEvent.objects.published().count() == 10
+    assert OutboxEvent.objects.held().count() == 1
+
+
+def test_every_message_carries_the_user_id_of_the_relays_connection(
+    make_queue: Callable[..., BoundQueue],
+) -> None:
+    queue = make_queue()
+    record_reads([uuid.uuid4()], per_aggregate=2)
+
+    relay_from_settings().run(once=True)
+
+    (first, second) = queue.drain(expect=2)
+    assert first.properties["user_id"] == second.properties["user_id"] == "guest"
