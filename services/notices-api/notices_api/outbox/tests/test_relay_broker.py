@@ -1,15 +1,24 @@
 """The relay against the machine's RabbitMQ, in this process (PostgreSQL or SQLite)."""
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+import amqp
 import pytest
+from django.conf import settings
 
 from notices_api.outbox.models import OutboxEvent
 from notices_api.outbox.relay import relay_from_settings
-from notices_api.outbox.tests.conftest import BoundQueue, record_archived, record_reads
+from notices_api.outbox.tests.conftest import (
+    BoundQueue,
+    rabbitmqctl,
+    record_archived,
+    record_reads,
+)
 from notices_contracts import parse_event
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
@@ -119,3 +128,41 @@ def test_every_message_carries_the_user_id_of_the_relays_connection(
 
     (first, second) = queue.drain(expect=2)
     assert first.properties["user_id"] == second.properties["user_id"] == "guest"
+
+
+def test_the_broker_refuses_a_recipient_update_forged_under_another_users_name(
+    amqp_vhost_url: str, make_queue: Callable[..., BoundQueue]
+) -> None:
+    """Another broker user cannot publish as the relay: RabbitMQ checks user_id."""
+    make_queue()  # declares the exchange
+    vhost = urlsplit(amqp_vhost_url).path.lstrip("/").replace("%2F", "/")
+    intruder, password = f"intruder-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    rabbitmqctl("add_user", intruder, password)
+    try:
+        rabbitmqctl("set_permissions", "-p", vhost, intruder, "", ".*", "")
+        base = urlsplit(amqp_vhost_url)
+        connection = amqp.Connection(
+            host=f"{base.hostname}:{base.port or 5672}",
+            userid=intruder,
+            password=password,
+            virtual_host=vhost,
+        )
+        connection.connect()
+        try:
+            channel = connection.channel()
+            channel.confirm_select()
+            forged = amqp.Message(
+                b'{"type":"notices.recipient.updated.v1"}',
+                user_id="guest",  # the relay's user in this run
+                type="notices.recipient.updated.v1",
+            )
+            channel.basic_publish(
+                forged, exchange=settings.OUTBOX_EXCHANGE, routing_key="recipient.updated.v1"
+            )
+            with pytest.raises(amqp.exceptions.PreconditionFailed, match="user_id"):
+                connection.drain_events(timeout=10)
+        finally:
+            with contextlib.suppress(Exception):
+                connection.collect()
+    finally:
+        rabbitmqctl("delete_user", intruder)
