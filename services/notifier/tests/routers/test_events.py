@@ -228,3 +228,7 @@ def test_the_trusted_publisher_defaults_to_the_notifiers_own_broker_user() -> No
         user_id="notices-api", source="s", amqp_url="amqp://n@mq/"
     ).user_id == ("notices-api")
     assert trusted.refusal(user_id="notifier", source="s") is None
+    relayed = TrustedPublisher.of(user_id="notices-api", source="s", amqp_url="amqp://notifier@mq/")
+    assert relayed.refusal(user_id="notices-api", source="s") is None
+    assert relayed.refusal(user_id="notifier", source="s") is None  # its own retried copies
+    assert relayed.refusal(user_id="intruder", source="s") is not None

@@ -291,6 +291,7 @@ class EventConsumer:
             message_type=raw.type,
             timestamp=raw.timestamp,
             persist=True,
+            user_id=self._trust.own_user_id,  # a retried copy is the notifier's own
         )
 
 
