@@ -203,6 +203,7 @@ async def _publish(amqp_url: str, exchange_name: str, event: Any) -> None:
                 type=props.type,
                 content_type=props.content_type,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                user_id=connection.url.user or "guest",  # the notifier trusts its producer's
             ),
             routing_key=props.routing_key,
         )

@@ -178,3 +178,32 @@ def test_smtp_points_at_the_mail_catcher() -> None:
     catcher = compose_services()[env["SMTP_HOST"]]
     assert compose_image(catcher) == "mailpit"
     assert int(env["SMTP_PORT"]) in published_container_ports(catcher)
+
+
+def test_each_service_has_its_own_broker_user_with_only_what_it_needs() -> None:
+    """The relay publishes to notices.events; the notifier owns notifier.events*."""
+    access = json.loads((RABBITMQ_DIR / "access.json").read_text())
+    permissions = {p["user"]: p for p in access["permissions"]}
+    api_user = urlsplit(service_env(API_IMAGE)["AMQP_URL"]).username
+    notifier_user = urlsplit(service_env(NOTIFIER_IMAGE)["AMQP_URL"]).username
+    assert api_user != notifier_user
+    assert {api_user, notifier_user}.isdisjoint(
+        {u["name"] for u in access["users"] if "administrator" in u["tags"]}
+    )
+    relay = permissions[api_user]
+    assert (relay["configure"], relay["write"], relay["read"]) == (
+        "^notices\\.events$",
+        "^notices\\.events$",
+        "^$",
+    )
+    notifier = permissions[notifier_user]
+    assert re.fullmatch(notifier["read"], "notifier.events")
+    assert re.fullmatch(notifier["write"], "notifier.events.dlx")
+    assert not re.fullmatch(notifier["write"], "notices.events"), "the notifier must not publish"
+    assert service_env(NOTIFIER_IMAGE)["NOTIFIER_TRUSTED_PUBLISHER_USER"] == api_user
+
+
+def test_the_management_port_is_published_on_this_host_only() -> None:
+    ports = [str(p) for p in compose_services()["rabbitmq"]["ports"]]
+    management = [p for p in ports if p.endswith(":15672")]
+    assert management == ["127.0.0.1:15672:15672"]

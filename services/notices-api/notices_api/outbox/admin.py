@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from notices_api.outbox.models import OutboxEvent, OutboxEventQuerySet
-from notices_api.outbox.services import outbox_events_replay
+from notices_api.outbox.services import outbox_events_replay, outbox_events_skip
 
 if TYPE_CHECKING:
     ModelAdmin = admin.ModelAdmin[OutboxEvent]
@@ -25,12 +25,13 @@ class OutboxEventAdmin(ModelAdmin):
         "created_at",
         "next_attempt_at",
         "published_at",
+        "last_error",
     )
     list_filter = ("status", "event_type", "aggregate_type", "partition", "created_at")
     search_fields = ("=id", "=aggregate_id", "last_error")
     ordering = ("-position",)
     date_hierarchy = "created_at"
-    actions = ("replay",)
+    actions = ("replay", "skip")
     readonly_fields = tuple(field.name for field in OutboxEvent._meta.fields)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -43,3 +44,8 @@ class OutboxEventAdmin(ModelAdmin):
     def replay(self, request: HttpRequest, queryset: OutboxEventQuerySet) -> None:
         replayed = outbox_events_replay(events=queryset)
         self.message_user(request, f"Replayed {replayed} parked event(s).", messages.SUCCESS)
+
+    @admin.action(description="Skip selected parked events (never publish; release their notice)")
+    def skip(self, request: HttpRequest, queryset: OutboxEventQuerySet) -> None:
+        skipped = outbox_events_skip(events=queryset)
+        self.message_user(request, f"Skipped {skipped} parked event(s).", messages.SUCCESS)

@@ -19,7 +19,13 @@ class RelaySettings:
     confirm_window: int = 500
     # No confirm for this long: the unconfirmed publishes count as failed attempts.
     confirm_timeout: float = 10.0
+    # Failures of the message itself (returned as unroutable) before it is parked.
+    # Broker-wide refusals (nack, confirm timeout, lost connection) never count.
     max_attempts: int = 10
+    # An encoded envelope larger than this is parked without being sent. Keep it at
+    # or below the broker's max_message_size (RabbitMQ 4.x: 16 MiB; 3.x: 128 MiB),
+    # which otherwise closes the channel on it, like a lost connection.
+    max_message_bytes: int = 16 * 1024 * 1024
     # Backoff of a failed row: jitter(min(cap, base * 2^(attempts-1))), seconds.
     backoff_base: float = 1.0
     backoff_cap: float = 300.0

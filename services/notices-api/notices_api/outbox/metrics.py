@@ -5,10 +5,20 @@ from prometheus_client import Counter, Gauge, Histogram, start_http_server
 PUBLISHED = Counter("outbox_relay_published", "Events the broker confirmed.")
 FAILED_ATTEMPTS = Counter(
     "outbox_relay_failed_attempts",
-    "Publish attempts that failed (nacked, returned as unroutable, confirm timed out).",
+    "Publishes that failed: returned (unroutable), too_large, invalid (the message's own"
+    " failures), nacked or timed_out (the broker's: retried without counting an attempt).",
     ["reason"],
 )
-PARKED = Counter("outbox_relay_parked", "Events parked as failed after the last attempt.")
+PARKED = Counter(
+    "outbox_relay_parked", "Events parked as failed (last attempt, too large or invalid)."
+)
+PARKED_EVENTS = Gauge("outbox_parked_events", "Parked (failed) outbox rows awaiting an operator.")
+HELD_EVENTS = Gauge(
+    "outbox_held_events", "Pending rows held behind a parked row of their aggregate."
+)
+HELD_AGGREGATES = Gauge(
+    "outbox_held_aggregates", "Aggregates whose later events wait for a parked one (alert > 0)."
+)
 BROKER_RECONNECTS = Counter("outbox_relay_broker_reconnects", "Broker connections opened.")
 BACKLOG = Gauge("outbox_backlog", "Pending outbox rows (all partitions).")
 OLDEST_PENDING_AGE = Gauge(

@@ -61,25 +61,34 @@ class OutboxEventQuerySet(models.QuerySet["OutboxEvent"]):
         """Pending rows whose last attempt failed and whose retry is not due yet."""
         return self.pending().filter(attempts__gt=0, next_attempt_at__gt=now)
 
+    def held(self) -> "OutboxEventQuerySet":
+        """Pending rows queued behind a parked row of their aggregate: an operator's call."""
+        return self.pending().filter(models.Exists(_older_of_same_aggregate(self.failed())))
+
     def publishable(self, *, now: datetime) -> "OutboxEventQuerySet":
-        """Pending rows that are due and not queued behind a backing-off row of their aggregate.
+        """Pending rows that are due and not queued behind a backing-off or parked row.
 
         A first attempt is always due: its ``next_attempt_at`` comes from the clock of
-        the host that wrote it, which may run ahead of the relay's.
+        the host that wrote it, which may run ahead of the relay's. A parked row holds
+        its aggregate until it is replayed or skipped, so that nothing overtakes it.
         """
-        blocker = OutboxEvent.objects.backing_off(now=now).filter(
-            aggregate_type=models.OuterRef("aggregate_type"),
-            aggregate_id=models.OuterRef("aggregate_id"),
-            position__lt=models.OuterRef("position"),
-        )
+        blockers = OutboxEvent.objects.backing_off(now=now) | OutboxEvent.objects.failed()
         return (
             self.pending()
             .filter(models.Q(attempts=0) | models.Q(next_attempt_at__lte=now))
-            .exclude(models.Exists(blocker))
+            .exclude(models.Exists(_older_of_same_aggregate(blockers)))
         )
 
     def published_before(self, cutoff: datetime) -> "OutboxEventQuerySet":
         return self.published().filter(published_at__lt=cutoff)
+
+
+def _older_of_same_aggregate(rows: OutboxEventQuerySet) -> OutboxEventQuerySet:
+    return rows.filter(
+        aggregate_type=models.OuterRef("aggregate_type"),
+        aggregate_id=models.OuterRef("aggregate_id"),
+        position__lt=models.OuterRef("position"),
+    )
 
 
 class OutboxEvent(models.Model):
@@ -87,6 +96,8 @@ class OutboxEvent(models.Model):
         PENDING = "pending", "Pending"
         PUBLISHED = "published", "Published"
         FAILED = "failed", "Failed (parked)"
+        # An operator gave up on a parked row (outbox_skip): never published.
+        SKIPPED = "skipped", "Skipped by an operator"
 
     # The UUIDv7 event id: CloudEvents id, AMQP message_id, notifier inbox key.
     id = models.UUIDField(primary_key=True, editable=False)
@@ -133,6 +144,12 @@ class OutboxEvent(models.Model):
                 fields=["aggregate_type", "aggregate_id", "position"],
                 name="outbox_pending_by_aggregate",
                 condition=models.Q(status="pending"),
+            ),
+            # Parked rows hold their aggregate's later rows (few: an operator's backlog).
+            models.Index(
+                fields=["aggregate_type", "aggregate_id", "position"],
+                name="outbox_parked_by_aggregate",
+                condition=models.Q(status="failed"),
             ),
         ]
 

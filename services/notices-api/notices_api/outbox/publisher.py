@@ -40,6 +40,18 @@ class Outcome(enum.Enum):
     RETURNED = "returned"
     TIMED_OUT = "timed_out"
     NOT_SENT = "not_sent"  # queued behind a failure of its aggregate, left for later
+    # Refused by the relay itself before sending: no attempt can ever succeed.
+    TOO_LARGE = "too_large"
+    INVALID = "invalid"
+
+    @property
+    def is_broker_wide(self) -> bool:
+        """The broker refused everything for a while (alarm, no quorum): not this message."""
+        return self in (Outcome.NACKED, Outcome.TIMED_OUT)
+
+    @property
+    def is_permanent(self) -> bool:
+        return self in (Outcome.TOO_LARGE, Outcome.INVALID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +185,9 @@ class AmqpConfirmChannel:
         self._write_timeout = write_timeout
         self._connection: Connection | None = None
         self._channel: Any = None
+        # RabbitMQ checks a message's user_id against the connection's user and refuses
+        # a mismatch, so consumers can trust it names the publishing service.
+        self._user_id: str = Connection(url).userid or "guest"  # type: ignore[no-untyped-call]
         self._next_tag = 1
         self._in_flight: dict[int, str] = {}  # delivery tag -> event id, in tag order
         self._returned: dict[str, str] = {}  # event id -> why the broker returned it
@@ -231,6 +246,7 @@ class AmqpConfirmChannel:
             type=properties.type,
             timestamp=int(properties.timestamp.timestamp()),  # AMQP: whole seconds
             application_headers=properties.headers,
+            user_id=self._user_id,
             **({"correlation_id": properties.correlation_id} if properties.correlation_id else {}),
         )
         self._in_flight[self._next_tag] = message.event_id

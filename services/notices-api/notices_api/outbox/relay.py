@@ -3,11 +3,15 @@
 One batch: claim the oldest publishable rows of the owned partitions (PostgreSQL:
 ``FOR UPDATE SKIP LOCKED``, inside the transaction that later records the result),
 keep only aggregates whose oldest pending row is among them, publish them as lanes
-with a window of confirms, and record each outcome: confirmed rows are published,
-failed ones get a retry time with exponential backoff and jitter, or are parked as
-failed after the last attempt. If the broker connection breaks, the batch's
-transaction rolls back and nothing of it counts as published; rows the broker got
-anyway are published again (at-least-once), and the notifier deduplicates by id.
+with a window of confirms, and record each outcome: confirmed rows are published;
+a row the broker returned gets a retry time with exponential backoff and jitter, or
+is parked as failed after the last attempt; a row that can never be sent (invalid,
+too large) is parked at once. A parked row holds its aggregate's later rows until
+an operator replays or skips it. Nacks and confirm timeouts are the broker's
+problem, not the row's: the relay pauses and counts no attempt. If the broker
+connection breaks, the batch's transaction rolls back and nothing of it counts as
+published; rows the broker got anyway are published again (at-least-once), and the
+notifier deduplicates by id.
 """
 
 import contextlib
@@ -24,6 +28,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Min, OuterRef, Subquery
 from django.utils import timezone
+from pydantic import ValidationError
 
 from notices_api.outbox import metrics
 from notices_api.outbox.config import RelaySettings
@@ -101,6 +106,8 @@ class BatchReport:
     failed: int = 0
     parked: int = 0
     deferred: int = 0
+    # Nacked or unconfirmed: the broker's problem, retried after a pause, no attempt counted.
+    broker_refused: int = 0
 
     @property
     def made_progress(self) -> bool:
@@ -175,6 +182,16 @@ class Relay:
                         broker_failures = 0
                     report = self.run_batch()
                     database_failures = 0
+                    if report.broker_refused:
+                        if once:
+                            return
+                        broker_failures += 1
+                        self._back_off(
+                            "outbox_relay_broker_refused",
+                            BrokerUnavailableError(f"{report.broker_refused} refused"),
+                            broker_failures,
+                        )
+                        continue
                 except BrokerUnavailableError as error:
                     broker_failures += 1
                     self._back_off("outbox_relay_broker_unavailable", error, broker_failures)
@@ -208,14 +225,15 @@ class Relay:
             rows = self._claim(partitions, now)
             if not rows:
                 return BatchReport()
-            lanes = self._lanes(rows)
+            lanes, refused = self._messages(self._lanes(rows))
             claimed_at = time.monotonic()
             results = publish_lanes(
                 self._channel,
-                [[self._message(row) for row in lane] for lane in lanes],
+                lanes,
                 window=self._settings.confirm_window,
                 confirm_timeout=self._settings.confirm_timeout,
             )
+            results.update(refused)
             confirmed_at = time.monotonic()
             report = self._record(rows, results, claimed=len(rows))
         if any(result.outcome is Outcome.TIMED_OUT for result in results.values()):
@@ -278,6 +296,36 @@ class Relay:
             lanes.setdefault((row.aggregate_type, row.aggregate_id), []).append(row)
         return [lane for lane in lanes.values() if lane[0].position == lane[0].head]
 
+    def _messages(
+        self, lanes: list[list[ClaimedRow]]
+    ) -> tuple[list[list[OutgoingMessage]], dict[str, PublishResult]]:
+        """The lanes as messages; a lane ends before a row that can never be sent.
+
+        Such a row (invalid envelope, larger than the broker takes) is refused here:
+        a broker refuses an oversized message by closing the channel, which looks
+        like a lost connection and would roll the batch back for ever.
+        """
+        message_lanes: list[list[OutgoingMessage]] = []
+        refused: dict[str, PublishResult] = {}
+        for lane in lanes:
+            messages: list[OutgoingMessage] = []
+            for row in lane:
+                try:
+                    message = self._message(row)
+                except ValidationError as error:
+                    refused[str(row.id)] = PublishResult(Outcome.INVALID, str(error))
+                    break
+                if len(message.body) > self._settings.max_message_bytes:
+                    refused[str(row.id)] = PublishResult(
+                        Outcome.TOO_LARGE,
+                        f"{len(message.body)} bytes > max_message_bytes"
+                        f" {self._settings.max_message_bytes}",
+                    )
+                    break
+                messages.append(message)
+            message_lanes.append(messages)
+        return message_lanes, refused
+
     def _message(self, row: ClaimedRow) -> OutgoingMessage:
         properties = amqp_properties(CloudEvent[Any].model_validate(row.envelope))
         return OutgoingMessage(
@@ -291,7 +339,7 @@ class Relay:
     ) -> BatchReport:
         now = timezone.now()
         confirmed: list[Any] = []
-        failed = parked = 0
+        failed = parked = broker_refused = 0
         debug = log.isEnabledFor(logging.DEBUG)
         with transaction.atomic(savepoint=False):
             for row in rows:
@@ -306,6 +354,10 @@ class Relay:
                         )
                     if debug:
                         log.debug("outbox_event_published", **_event_context(row))
+                    continue
+                if result.outcome.is_broker_wide:
+                    broker_refused += 1
+                    metrics.FAILED_ATTEMPTS.labels(reason=result.outcome.value).inc()
                     continue
                 failed += 1
                 parked += self._record_failure(row, result, now)
@@ -324,6 +376,7 @@ class Relay:
             parked=parked,
             deferred=sum(1 for row in rows if str(row.id) not in results)
             + sum(1 for result in results.values() if result.outcome is Outcome.NOT_SENT),
+            broker_refused=broker_refused,
         )
 
     def _record_failure(self, row: ClaimedRow, result: PublishResult, now: datetime) -> int:
@@ -331,7 +384,7 @@ class Relay:
         error = f"{result.outcome.value}: {result.detail}"[:2000]
         metrics.FAILED_ATTEMPTS.labels(reason=result.outcome.value).inc()
         context = _event_context(row)
-        if attempts >= self._settings.max_attempts:
+        if result.outcome.is_permanent or attempts >= self._settings.max_attempts:
             OutboxEvent.objects.filter(id=row.id).update(
                 status=OutboxEvent.Status.FAILED, attempts=attempts, last_error=error
             )
@@ -368,6 +421,12 @@ class Relay:
         pending = OutboxEvent.objects.pending().order_by()
         oldest = pending.aggregate(oldest=Min("created_at"))["oldest"]
         metrics.BACKLOG.set(pending.count())
+        held = OutboxEvent.objects.held().order_by()
+        metrics.PARKED_EVENTS.set(OutboxEvent.objects.failed().count())
+        metrics.HELD_EVENTS.set(held.count())
+        metrics.HELD_AGGREGATES.set(
+            held.values("aggregate_type", "aggregate_id").distinct().count()
+        )
         metrics.OLDEST_PENDING_AGE.set(
             (timezone.now() - oldest).total_seconds() if oldest is not None else 0
         )

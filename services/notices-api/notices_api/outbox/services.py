@@ -71,8 +71,7 @@ def outbox_event_record(
 def outbox_events_replay(*, events: OutboxEventQuerySet) -> int:
     """Put parked (failed) events back in the queue, with a fresh set of attempts.
 
-    A replayed event goes out after newer events of its aggregate that were
-    published while it was parked: consumers must tolerate that order.
+    The aggregate's later events were held while it was parked: it goes out first.
     """
     with transaction.atomic():
         parked = events.failed()
@@ -96,3 +95,14 @@ def _notify_relays(partition: int) -> None:
         # PostgreSQL delivers at commit and folds identical notifications of one
         # transaction into one, so a bulk write still wakes each relay once.
         cursor.execute("SELECT pg_notify(%s, %s)", [settings.OUTBOX_NOTIFY_CHANNEL, str(partition)])
+
+
+def outbox_events_skip(*, events: OutboxEventQuerySet) -> int:
+    """Give up on parked events (kept, never published), releasing the events held behind them."""
+    with transaction.atomic():
+        parked = events.failed()
+        partitions = set(parked.values_list("partition", flat=True))
+        skipped = parked.update(status=OutboxEvent.Status.SKIPPED)
+        for partition in partitions:
+            _notify_relays(partition)
+    return skipped

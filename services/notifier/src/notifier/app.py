@@ -31,6 +31,7 @@ from notifier.store.db import SessionFactory, create_engine, create_session_fact
 from notifier.store.models import Channel
 from notifier.store.wakeups import is_postgresql_url, listen_for_due
 from notifier.topology import Topology, build_topology, declare_topology
+from notifier.trust import TrustedPublisher
 
 logger = structlog.get_logger("notifier")
 
@@ -156,6 +157,11 @@ def build_notifier(
         broker=broker,
         topology=topology,
         session_factory=session_factory,
+        trust=TrustedPublisher.of(
+            user_id=settings.trusted_publisher_user,
+            source=settings.trusted_source,
+            amqp_url=settings.amqp_url,
+        ),
         clock=clock,
         on_committed=dispatcher.wake,
         batch_size=settings.consume_batch_size,

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from notices_contracts.envelope import DEFAULT_SOURCE
+
 from notifier.channels.email import SmtpTls
 from notifier.store.retention import RetentionPolicy
 
@@ -60,6 +62,10 @@ class Settings(BaseSettings):
     allow_private_webhooks: bool = Field(False, alias="NOTIFIER_ALLOW_PRIVATE_WEBHOOKS")
 
     exchange: str = Field("notices.events", alias="NOTIFIER_EXCHANGE")
+    # Events not published by this broker user with this CloudEvents source are
+    # dead-lettered (notifier.trust). Unset user: the user of AMQP_URL.
+    trusted_publisher_user: str | None = Field(None, alias="NOTIFIER_TRUSTED_PUBLISHER_USER")
+    trusted_source: str = Field(DEFAULT_SOURCE, alias="NOTIFIER_TRUSTED_SOURCE")
     queue: str = Field("notifier.events", alias="NOTIFIER_QUEUE")
     dead_letter_exchange_name: str | None = Field(None, alias="NOTIFIER_DEAD_LETTER_EXCHANGE")
     dead_letter_queue_name: str | None = Field(None, alias="NOTIFIER_DEAD_LETTER_QUEUE")

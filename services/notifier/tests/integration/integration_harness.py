@@ -59,6 +59,7 @@ async def running_notifier(env: dict[str, str]) -> AsyncIterator[Notifier]:
 class Publisher:
     channel: aio_pika.abc.AbstractChannel
     exchange: aio_pika.abc.AbstractExchange
+    user_id: str  # the connection's user, as the relay sets it (the notifier trusts it)
 
     async def event(self, event: CloudEvent[Any]) -> None:
         await self.raw(
@@ -68,7 +69,10 @@ class Publisher:
     async def raw(
         self, body: bytes, *, routing_key: str, event: CloudEvent[Any] | None = None, **extra: Any
     ) -> None:
-        properties: dict[str, Any] = {"delivery_mode": aio_pika.DeliveryMode.PERSISTENT}
+        properties: dict[str, Any] = {
+            "delivery_mode": aio_pika.DeliveryMode.PERSISTENT,
+            "user_id": self.user_id,
+        }
         if event is not None:
             props = amqp_properties(event)
             properties |= {
@@ -93,7 +97,7 @@ async def publisher(env: dict[str, str]) -> AsyncIterator[Publisher]:
         exchange = await channel.declare_exchange(
             env["NOTIFIER_EXCHANGE"], aio_pika.ExchangeType.TOPIC, durable=True
         )
-        yield Publisher(channel, exchange)
+        yield Publisher(channel, exchange, connection.url.user or "guest")
 
 
 async def eventually(check: Any, *, within: float = 60.0, interval: float = 0.1) -> Any:

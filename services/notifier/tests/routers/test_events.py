@@ -17,6 +17,11 @@ from notifier.settings import Settings
 from notifier.store.db import SessionFactory
 from notifier.store.models import Delivery, InboxEvent, Recipient
 from notifier.topology import ATTEMPT_HEADER, ERROR_HEADER, REASON_HEADER, Topology, build_topology
+from notifier.trust import UNTRUSTED_PUBLISHER, TrustedPublisher
+
+TRUSTED = TrustedPublisher.of(
+    user_id=None, source=Settings().trusted_source, amqp_url=Settings().amqp_url
+)
 
 
 @dataclass
@@ -30,6 +35,7 @@ class Bus:
 
     async def publish(self, body: bytes, **properties: Any) -> None:
         """Publish, then wait until the consumer's batcher settled it."""
+        properties.setdefault("user_id", TRUSTED.user_id)
         await self.broker.publish(body, queue=self.topology.queue.name, **properties)
         await self.consumer.settled()
 
@@ -39,6 +45,7 @@ def _bus(session_factory: Any, clock: FakeClock) -> Bus:
     broker = RabbitBroker()
     woken: list[None] = []
     consumer = EventConsumer(
+        trust=TRUSTED,
         broker=broker,
         topology=topology,
         session_factory=session_factory,
@@ -179,7 +186,9 @@ async def test_a_batch_that_fails_is_handled_one_event_at_a_time_and_only_the_ba
     # other three arrive while it is written and make the next batch.
     for user in [good[0], bad, *good[1:]]:
         await bus.broker.publish(
-            wire_bytes(envelope(recipient_updated(user))), queue=bus.topology.queue.name
+            wire_bytes(envelope(recipient_updated(user))),
+            queue=bus.topology.queue.name,
+            user_id=TRUSTED.user_id,
         )
     await bus.consumer.settled()
 
@@ -190,3 +199,36 @@ async def test_a_batch_that_fails_is_handled_one_event_at_a_time_and_only_the_ba
     [waiting] = bus.waiting[bus.topology.retry_queues[0].name]
     assert waiting.headers[ATTEMPT_HEADER] == 2
     assert bus.dead == []
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [{"user_id": "intruder"}, {"user_id": None}, {"source": "https://evil.example/"}],
+    ids=["other-user", "no-user", "other-source"],
+)
+async def test_an_event_not_from_the_trusted_publisher_is_dead_lettered(
+    bus: Bus, session_factory: SessionFactory, forgery: dict[str, Any]
+) -> None:
+    event = envelope(recipient_updated(uuid.uuid4()))
+    if "source" in forgery:
+        event = event.model_copy(update={"source": forgery["source"]})
+    properties = {"user_id": forgery["user_id"]} if "user_id" in forgery else {}
+
+    await bus.publish(wire_bytes(event), message_id="forged-1", **properties)
+
+    [dead] = bus.dead
+    assert dead.headers[REASON_HEADER] == UNTRUSTED_PUBLISHER
+    assert await _count(session_factory, Recipient) == 0
+
+
+def test_the_trusted_publisher_defaults_to_the_notifiers_own_broker_user() -> None:
+    trusted = TrustedPublisher.of(user_id=None, source="s", amqp_url="amqp://notifier:pw@mq/")
+    assert trusted.user_id == "notifier"
+    assert TrustedPublisher.of(
+        user_id="notices-api", source="s", amqp_url="amqp://n@mq/"
+    ).user_id == ("notices-api")
+    assert trusted.refusal(user_id="notifier", source="s") is None
+    relayed = TrustedPublisher.of(user_id="notices-api", source="s", amqp_url="amqp://notifier@mq/")
+    assert relayed.refusal(user_id="notices-api", source="s") is None
+    assert relayed.refusal(user_id="notifier", source="s") is None  # its own retried copies
+    assert relayed.refusal(user_id="intruder", source="s") is not None

@@ -105,9 +105,8 @@ def test_an_unconfirmed_publish_is_never_marked_published() -> None:
 
     event = OutboxEvent.objects.get()
     assert event.status == OutboxEvent.Status.PENDING
-    assert event.attempts == 1
-    assert event.last_error.startswith("timed_out")
-    assert event.next_attempt_at > timezone.now()
+    # A broker that stops confirming is a broker-wide problem, not this event's.
+    assert event.attempts == 0
 
 
 def test_a_failing_event_holds_back_only_its_own_aggregate() -> None:
@@ -131,23 +130,117 @@ def test_a_failing_event_holds_back_only_its_own_aggregate() -> None:
     assert all(e.status == OutboxEvent.Status.PUBLISHED for e in flowing_events)
 
 
-def test_a_failing_event_is_parked_after_max_attempts_then_its_aggregate_flows() -> None:
-    notice_id = uuid.uuid4()
+def test_a_parked_event_holds_its_aggregates_later_events_until_replayed() -> None:
+    notice_id, other = uuid.uuid4(), uuid.uuid4()
     record_archived(notice_id)
-    record_reads([notice_id], per_aggregate=2)
+    record_reads([notice_id, other], per_aggregate=2)
     channel = FakeConfirmChannel(outcome_for=returned_for("notice.archived.v1"))
     relay = make_relay(channel, max_attempts=3, backoff_base=0.01, backoff_cap=0.02)
 
-    deadline = time.monotonic() + 30
-    while OutboxEvent.objects.pending().exists() and time.monotonic() < deadline:
-        relay.run_batch()
-        time.sleep(0.02)
+    run_until_settled(relay)
 
     head, *behind = OutboxEvent.objects.filter(aggregate_id=str(notice_id)).order_by("position")
     assert head.status == OutboxEvent.Status.FAILED
     assert head.attempts == 3
-    assert all(e.status == OutboxEvent.Status.PUBLISHED for e in behind)
-    assert channel.sent_ids().index(str(behind[0].id)) > len(channel.sent_ids()) - 3
+    assert all(e.status == OutboxEvent.Status.PENDING and e.attempts == 0 for e in behind)
+    assert not {str(e.id) for e in behind} & set(channel.sent_ids())
+    assert not OutboxEvent.objects.filter(aggregate_id=str(other)).pending().exists()
+    assert set(OutboxEvent.objects.held().values_list("id", flat=True)) == {e.id for e in behind}
+
+    channel.outcome_for = lambda message: Outcome.CONFIRMED
+    call_command("outbox_replay", "--event-id", str(head.id), stdout=StringIO())
+    make_relay(channel).run(once=True)
+
+    assert not OutboxEvent.objects.exclude(status=OutboxEvent.Status.PUBLISHED).exists()
+    assert_per_aggregate_order(channel.sent_ids()[-3:])
+
+
+def test_skipping_a_parked_event_releases_its_aggregate_and_keeps_the_row() -> None:
+    notice_id = uuid.uuid4()
+    record_archived(notice_id)
+    record_reads([notice_id], per_aggregate=2)
+    head = OutboxEvent.objects.order_by("position").first()
+    assert head is not None
+    OutboxEvent.objects.filter(id=head.id).update(
+        status=OutboxEvent.Status.FAILED, attempts=10, last_error="returned: x"
+    )
+    out = StringIO()
+
+    call_command("outbox_skip", "--event-id", str(head.id), stdout=out)
+    make_relay(FakeConfirmChannel()).run(once=True)
+
+    head.refresh_from_db()
+    assert head.status == OutboxEvent.Status.SKIPPED
+    assert head.last_error == "returned: x"
+    assert "skipped 1" in out.getvalue()
+    assert OutboxEvent.objects.published().count() == 2
+    with pytest.raises(CommandError):
+        call_command("outbox_skip", "--event-id", str(head.id))
+
+
+def run_until_settled(relay: Relay, *, seconds: float = 30) -> None:
+    """Batches until nothing publishable is left (rows may stay held or backing off)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        relay.run_batch()
+        if not OutboxEvent.objects.publishable(now=timezone.now() + timedelta(seconds=1)).exists():
+            return
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("outcome", [Outcome.NACKED, Outcome.TIMED_OUT])
+def test_broker_wide_refusals_never_burn_attempts_nor_park(outcome: Outcome) -> None:
+    record_reads([uuid.uuid4()], per_aggregate=2)
+    channel = FakeConfirmChannel(outcome_for=lambda message: outcome)
+    relay = make_relay(channel, max_attempts=2, confirm_timeout=0.01)
+
+    for _ in range(5):
+        channel.connect()
+        report = relay.run_batch()
+        assert report.broker_refused == 1
+
+    assert OutboxEvent.objects.pending().count() == 2
+    assert not OutboxEvent.objects.filter(attempts__gt=0).exists()
+
+
+def oversized(event: OutboxEvent, size: int) -> None:
+    envelope = {**event.envelope, "data": {**event.envelope["data"], "padding": "x" * size}}
+    OutboxEvent.objects.filter(id=event.id).update(envelope=envelope)
+
+
+def test_an_envelope_above_the_max_message_size_is_parked_at_once_and_the_rest_flows() -> None:
+    big, other = uuid.uuid4(), uuid.uuid4()
+    record_archived(big)
+    record_reads([big, other], per_aggregate=2)
+    head = OutboxEvent.objects.filter(aggregate_id=str(big)).order_by("position").first()
+    assert head is not None
+    oversized(head, 5000)
+    channel = FakeConfirmChannel()
+
+    make_relay(channel, max_message_bytes=4096).run(once=True)
+
+    head.refresh_from_db()
+    assert head.status == OutboxEvent.Status.FAILED
+    assert head.last_error.startswith("too_large")
+    assert str(head.id) not in channel.sent_ids()
+    assert OutboxEvent.objects.filter(aggregate_id=str(other)).published().count() == 2
+    assert OutboxEvent.objects.held().count() == 2
+
+
+def test_an_invalid_envelope_is_parked_instead_of_crashing_the_relay() -> None:
+    bad, other = uuid.uuid4(), uuid.uuid4()
+    record_archived(bad)
+    record_reads([other], per_aggregate=2)
+    OutboxEvent.objects.filter(aggregate_id=str(bad)).update(envelope={"specversion": "0.1"})
+    channel = FakeConfirmChannel()
+
+    make_relay(channel).run(once=True)
+    make_relay(channel).run(once=True)  # a restart does not trip on it again
+
+    event = OutboxEvent.objects.get(aggregate_id=str(bad))
+    assert event.status == OutboxEvent.Status.FAILED
+    assert event.last_error.startswith("invalid")
+    assert OutboxEvent.objects.published().count() == 2
 
 
 def test_a_broker_failure_mid_batch_counts_nothing_as_published() -> None:
@@ -269,3 +362,11 @@ def test_metrics_count_publishes_failures_and_the_commit_to_confirm_latency() ->
     assert sample("outbox_backlog") == 1  # the returned event, backing off
     assert sample("outbox_oldest_pending_age_seconds") > 0
     assert sample("outbox_relay_owned_partitions") == 0  # released when the relay stopped
+    OutboxEvent.objects.filter(event_type="notices.notice.archived.v1").update(
+        status=OutboxEvent.Status.FAILED
+    )
+    record_reads([uuid.UUID(OutboxEvent.objects.failed().get().aggregate_id)], per_aggregate=2)
+    make_relay(channel).run(once=True)
+    assert sample("outbox_parked_events") == 1
+    assert sample("outbox_held_events") == 2
+    assert sample("outbox_held_aggregates") == 1

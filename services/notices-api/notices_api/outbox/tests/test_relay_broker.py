@@ -1,15 +1,24 @@
 """The relay against the machine's RabbitMQ, in this process (PostgreSQL or SQLite)."""
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+import amqp
 import pytest
+from django.conf import settings
 
 from notices_api.outbox.models import OutboxEvent
 from notices_api.outbox.relay import relay_from_settings
-from notices_api.outbox.tests.conftest import BoundQueue, record_archived, record_reads
+from notices_api.outbox.tests.conftest import (
+    BoundQueue,
+    rabbitmqctl,
+    record_archived,
+    record_reads,
+)
 from notices_contracts import parse_event
 
 pytestmark = [pytest.mark.broker, pytest.mark.django_db(transaction=True)]
@@ -42,7 +51,7 @@ def test_events_reach_a_bound_queue_with_properties_mirroring_the_envelope(
         last[event.subject] = positions[event.id]
 
 
-def test_an_unroutable_event_is_retried_then_parked_without_holding_back_others(
+def test_an_unroutable_event_is_retried_then_parked_holding_back_only_its_own_notice(
     make_queue: Callable[..., BoundQueue],
 ) -> None:
     # Bound to notice.read only: notice.archived has no queue, so the mandatory publish returns.
@@ -67,7 +76,7 @@ def test_an_unroutable_event_is_retried_then_parked_without_holding_back_others(
     )
 
     deadline = time.monotonic() + 60
-    while OutboxEvent.objects.pending().exists() and time.monotonic() < deadline:
+    while OutboxEvent.objects.filter(id=head.id).pending().exists() and time.monotonic() < deadline:
         relay.run(once=True)
         time.sleep(0.05)
 
@@ -77,8 +86,83 @@ def test_an_unroutable_event_is_retried_then_parked_without_holding_back_others(
     assert "returned" in head.last_error
     assert "NO_ROUTE" in head.last_error.upper()
     behind = OutboxEvent.objects.filter(aggregate_id=str(poisoned)).exclude(id=head.id)
-    assert all(e.status == OutboxEvent.Status.PUBLISHED for e in behind)
-    received = queue.drain(expect=100 + 5)
+    assert set(OutboxEvent.objects.held()) == set(behind)
+    received = queue.drain(expect=100)
     ids = [m.properties["message_id"] for m in received]
-    assert len(ids) == len(set(ids)) == 105
-    assert str(head.id) not in ids
+    assert len(ids) == len(set(ids)) == 100
+    assert not {str(e.id) for e in OutboxEvent.objects.filter(aggregate_id=str(poisoned))} & set(
+        ids
+    )
+
+
+def test_an_event_above_the_max_message_size_is_parked_and_the_rest_flows(
+    make_queue: Callable[..., BoundQueue],
+) -> None:
+    queue = make_queue()
+    big, others = uuid.uuid4(), [uuid.uuid4() for _ in range(5)]
+    record_reads([big, *others], per_aggregate=2)
+    head = OutboxEvent.objects.filter(aggregate_id=str(big)).order_by("position").first()
+    assert head is not None
+    envelope = {**head.envelope, "data": {**head.envelope["data"], "padding": "x" * 70_000}}
+    OutboxEvent.objects.filter(id=head.id).update(envelope=envelope)
+
+    relay_from_settings(max_message_bytes=64 * 1024).run(once=True)
+
+    assert {m.properties["message_id"] for m in queue.drain(expect=10)} == {
+        str(i) for i in OutboxEvent.objects.published().values_list("id", flat=True)
+    }
+    head.refresh_from_db()
+    assert head.status == OutboxEvent.Status.FAILED
+    assert "max_message_bytes" in head.last_error
+    assert OutboxEvent.objects.published().count() == 10
+    assert OutboxEvent.objects.held().count() == 1
+
+
+def test_every_message_carries_the_user_id_of_the_relays_connection(
+    make_queue: Callable[..., BoundQueue],
+) -> None:
+    queue = make_queue()
+    record_reads([uuid.uuid4()], per_aggregate=2)
+
+    relay_from_settings().run(once=True)
+
+    (first, second) = queue.drain(expect=2)
+    assert first.properties["user_id"] == second.properties["user_id"] == "guest"
+
+
+def test_the_broker_refuses_a_recipient_update_forged_under_another_users_name(
+    amqp_vhost_url: str, make_queue: Callable[..., BoundQueue]
+) -> None:
+    """Another broker user cannot publish as the relay: RabbitMQ checks user_id."""
+    make_queue()  # declares the exchange
+    vhost = urlsplit(amqp_vhost_url).path.lstrip("/").replace("%2F", "/")
+    intruder, password = f"intruder-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    rabbitmqctl("add_user", intruder, password)
+    try:
+        rabbitmqctl("set_permissions", "-p", vhost, intruder, "", ".*", "")
+        base = urlsplit(amqp_vhost_url)
+        connection = amqp.Connection(
+            host=f"{base.hostname}:{base.port or 5672}",
+            userid=intruder,
+            password=password,
+            virtual_host=vhost,
+        )
+        connection.connect()
+        try:
+            channel = connection.channel()
+            channel.confirm_select()
+            forged = amqp.Message(
+                b'{"type":"notices.recipient.updated.v1"}',
+                user_id="guest",  # the relay's user in this run
+                type="notices.recipient.updated.v1",
+            )
+            channel.basic_publish(
+                forged, exchange=settings.OUTBOX_EXCHANGE, routing_key="recipient.updated.v1"
+            )
+            with pytest.raises(amqp.exceptions.PreconditionFailed, match="user_id"):
+                connection.drain_events(timeout=10)
+        finally:
+            with contextlib.suppress(Exception):
+                connection.collect()
+    finally:
+        rabbitmqctl("delete_user", intruder)

@@ -55,6 +55,7 @@ from notifier.topology import (
     ROUTING_KEY_HEADER,
     Topology,
 )
+from notifier.trust import UNTRUSTED_PUBLISHER, TrustedPublisher
 
 Clock = Callable[[], datetime]
 Handler = Callable[..., Awaitable[object]]
@@ -92,6 +93,7 @@ class EventConsumer:
         broker: RabbitBroker,
         topology: Topology,
         session_factory: SessionFactory,
+        trust: TrustedPublisher,
         clock: Clock = utc_now,
         on_committed: Callable[[], None] = lambda: None,
         batch_size: int = 100,
@@ -99,6 +101,7 @@ class EventConsumer:
         self._broker = broker
         self._topology = topology
         self._session_factory = session_factory
+        self._trust = trust
         self._clock = clock
         self._on_committed = on_committed
         self._batch_size = batch_size
@@ -189,6 +192,11 @@ class EventConsumer:
                 await self._settle(
                     message, self._dead_letter(message, reason=error.code.value, error=error.detail)
                 )
+            return None
+        refusal = self._trust.refusal(user_id=message.raw_message.user_id, source=event.source)
+        if refusal is not None:
+            dead_letter = self._dead_letter(message, reason=UNTRUSTED_PUBLISHER, error=refusal)
+            await self._settle(message, dead_letter)
             return None
         return _Parsed(message, event, EventContext.of(event, message.body))
 
@@ -285,6 +293,7 @@ class EventConsumer:
             message_type=raw.type,
             timestamp=raw.timestamp,
             persist=True,
+            user_id=self._trust.own_user_id,  # a retried copy is the notifier's own
         )
 
 
