@@ -9,7 +9,6 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notices_contracts.envelope import DEFAULT_SOURCE
-
 from notifier.channels.email import SmtpTls
 from notifier.store.retention import RetentionPolicy
 
