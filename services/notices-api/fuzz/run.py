@@ -144,6 +144,7 @@ def main() -> int:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.production",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": database_url,
             "LOG_LEVEL": os.environ.get("FUZZ_LOG_LEVEL", "WARNING"),
             "THROTTLE_RATE_ANON": "100000/minute",

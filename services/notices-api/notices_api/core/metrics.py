@@ -21,6 +21,9 @@ from notices_api.outbox.models import OutboxEvent
 logger = structlog.get_logger(__name__)
 
 UNMATCHED_ROUTE = "<unmatched>"
+# A client may send any token as the method; each new one would be a new series for ever.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
 
 HTTP_REQUESTS = Counter(
     "notices_api_http_requests",
@@ -49,7 +52,7 @@ class RequestMetricsMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         route = route_template(request)
-        method = request.method or ""
+        method = request.method if request.method in KNOWN_METHODS else OTHER_METHOD
         HTTP_REQUEST_DURATION.labels(method, route).observe(time.perf_counter() - started)
         HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
         return response

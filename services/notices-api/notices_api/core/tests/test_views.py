@@ -46,6 +46,14 @@ def test_metrics_count_requests_by_route_template(client_for, recipient, client)
     assert "notices_api_http_request_duration_seconds_bucket" in body
 
 
+def test_metrics_label_an_unknown_request_method_other(client):
+    client.generic("BOGUSMETHOD", "/healthz")
+
+    body = client.get("/metrics").content.decode()
+    assert "BOGUSMETHOD" not in body
+    assert 'method="other"' in body
+
+
 def test_metrics_report_the_outbox_backlog(client, published):
     OutboxEvent.objects.update(created_at=datetime(2020, 1, 1, tzinfo=UTC))
     body = client.get("/metrics").content.decode()

@@ -1,0 +1,62 @@
+"""config.settings.production refuses unsafe host lists; HTTPS hardening is one switch."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SERVICE_DIR = Path(__file__).resolve().parents[3]
+LOAD = (
+    "import json, django; django.setup(); from django.conf import settings; "
+    "print(json.dumps([settings.SECURE_SSL_REDIRECT, settings.SECURE_HSTS_SECONDS, "
+    "settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, "
+    "settings.SECURE_PROXY_SSL_HEADER]))"
+)
+
+
+def load_production(**env: str) -> subprocess.CompletedProcess[str]:
+    full_env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "k" * 50,
+        "DATABASE_URL": "sqlite:///:memory:",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", LOAD],
+        cwd=SERVICE_DIR,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("hosts", ["*", "", "example.com,*", " , "])
+def test_production_refuses_a_wildcard_or_empty_host_list(hosts: str) -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS=hosts)
+
+    assert result.returncode != 0
+    assert "DJANGO_ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_without_the_https_switch_sets_no_https_hardening() -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS="api.example.com")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [False, 0, False, False, None]
+
+
+def test_the_https_switch_turns_on_proxy_header_hsts_redirect_and_secure_cookies() -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS="api.example.com", DJANGO_HTTPS="true")
+
+    assert result.returncode == 0, result.stderr
+    redirect, hsts, session_secure, csrf_secure, proxy_header = json.loads(result.stdout)
+    assert redirect is True
+    assert hsts >= 31536000
+    assert session_secure
+    assert csrf_secure
+    assert proxy_header == ["HTTP_X_FORWARDED_PROTO", "https"]
