@@ -100,6 +100,15 @@ async def test_an_event_delivered_three_times_is_handled_once(
     assert bus.dead == []
 
 
+async def test_an_event_whose_content_type_faststream_would_decode_is_handled(
+    bus: Bus, session_factory: SessionFactory
+) -> None:
+    await bus.publish(_valid_bytes(), content_type="application/json")
+
+    assert await _count(session_factory, Recipient) == 1
+    assert bus.dead == []
+
+
 def _valid_bytes() -> bytes:
     return wire_bytes(envelope(recipient_updated(uuid.uuid4())))
 
@@ -182,8 +191,8 @@ async def test_a_batch_that_fails_is_handled_one_event_at_a_time_and_only_the_ba
         return await handle_batch(items)
 
     monkeypatch.setattr(bus.consumer, "_handle", counting)
-    # Published back to back: the first starts the batcher and is a batch alone, the
-    # other three arrive while it is written and make the next batch.
+    # Published back to back: all four make one batch, or the first starts the batcher
+    # and is a batch alone and the other three arrive while it is written.
     for user in [good[0], bad, *good[1:]]:
         await bus.broker.publish(
             wire_bytes(envelope(recipient_updated(user))),
@@ -192,7 +201,8 @@ async def test_a_batch_that_fails_is_handled_one_event_at_a_time_and_only_the_ba
         )
     await bus.consumer.settled()
 
-    assert batches == [1, 3, 1, 1, 1]  # the batch of three failed: each alone
+    # The batch holding the bad one failed, then each of its events went alone.
+    assert batches in ([4, 1, 1, 1, 1], [1, 3, 1, 1, 1])
     async with session_factory() as session:
         stored = set(await session.scalars(select(Recipient.user_id)))
     assert stored == set(good)

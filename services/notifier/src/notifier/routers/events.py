@@ -26,6 +26,7 @@ from typing import Any
 
 import structlog
 from faststream import AckPolicy
+from faststream.message import StreamMessage
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 
 from notices_contracts import (
@@ -113,6 +114,11 @@ class EventConsumer:
         if self._batcher is None or self._batcher.done():
             self._batcher = asyncio.create_task(self._run(), name="consume-batcher")
         self._arrived.put_nowait(message)
+
+    def current_message(self) -> RabbitMessage:
+        """The message the subscriber is being called with."""
+        message: RabbitMessage = self._broker.context.get_local("message")
+        return message
 
     async def settled(self) -> None:
         """Until every message received so far is settled (tests, and a graceful stop)."""
@@ -302,6 +308,13 @@ def _attempt(message: RabbitMessage) -> int:
     return value if isinstance(value, int) and value >= 1 else 1
 
 
+async def _undecoded(message: StreamMessage[Any]) -> bytes:
+    """The body as it came: ``parse_event`` decodes it, and no content type can make
+    FastStream's own decoding fail the handler's ``bytes`` argument (which would leave
+    the message unsettled under manual acks)."""
+    return message.body
+
+
 def build_events_router(*, topology: Topology, consumer: EventConsumer) -> RabbitRouter:
     router = RabbitRouter()
 
@@ -310,8 +323,13 @@ def build_events_router(*, topology: Topology, consumer: EventConsumer) -> Rabbi
         ack_policy=AckPolicy.MANUAL,
         title="notifier.events",
         description="Every v1 notices event the notifier handles.",
+        decoder=_undecoded,
     )
-    async def on_event(message: RabbitMessage) -> None:
-        await consumer.receive(message)
+    async def on_event(body: bytes) -> None:
+        # The message is read from FastStream's context rather than injected as a
+        # ``RabbitMessage`` argument: fast_depends resolves such an argument through a
+        # worker thread per message, which cost ~40% of the consumer's CPU per message
+        # (0.31 vs 0.18 ms, see docs/performance.md). ``body`` itself is not used.
+        await consumer.receive(consumer.current_message())
 
     return router
