@@ -18,6 +18,7 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    path("", include("notices_api.web.urls")),
 ]
 
 handler400 = core_views.bad_request

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "notices_api.core",
     "notices_api.accounts",
     "notices_api.outbox",
+    "notices_api.web",
     "notices_api.groups",
     "notices_api.notices",
 ]
@@ -38,6 +39,7 @@ MIDDLEWARE = [
     "notices_api.core.middleware.RequestContextMiddleware",
     "notices_api.core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -61,6 +63,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notices_api.web.context_processors.unread_count",
             ],
         },
     },
@@ -93,6 +96,9 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:inbox"
+LOGOUT_REDIRECT_URL = "web:login"
 
 # Public base URL of the API, used for links carried in events (notice.published url).
 PUBLIC_BASE_URL = os.environ.get("NOTICES_PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")

@@ -65,3 +65,14 @@ def notice_receipts(*, notice: Notice) -> list[Receipt]:
         .order_by("user__username")
     )
     return [Receipt(user=row.user, read_at=row.read_at) for row in rows]
+
+
+def notice_inbox(*, user: User, filters: NoticeFilters) -> NoticeQuerySet:
+    """The recipient's inbox: what they may read now, unread first, then newest first."""
+    return notice_list(user=user, filters=filters).order_by("is_read", "-published_at")
+
+
+def notice_categories(*, user: User) -> list[str]:
+    """The categories of the notices the user may read now, for the inbox filter."""
+    categories = Notice.objects.visible_to(user).order_by("category").values_list("category")
+    return list(categories.distinct().values_list("category", flat=True))
