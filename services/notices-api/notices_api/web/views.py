@@ -7,6 +7,7 @@ from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -76,10 +77,17 @@ def unread_stream(request: HttpRequest) -> StreamingHttpResponse:
         previous = last
         deadline = time.monotonic() + STREAM_SECONDS
         while True:
-            count = str(selectors.notice_unread_count(user=user))  # type: ignore[arg-type]
+            try:
+                count = str(selectors.notice_unread_count(user=user))  # type: ignore[arg-type]
+            except DatabaseError:
+                return  # the browser reconnects after ``retry:`` and the stream starts afresh
+            # No database connection is held while the stream waits.
+            connection.close()
             if count != previous:
                 yield f"id: {count}\nevent: unread\ndata: {count}\n\n"
                 previous = count
+            else:
+                yield ": waiting\n\n"  # a write, so a closed tab ends the stream early
             if time.monotonic() >= deadline:
                 return
             time.sleep(POLL_SECONDS)
