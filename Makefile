@@ -56,8 +56,13 @@ test: setup test-contracts test-api test-notifier test-system ## every test suit
 test-contracts: setup ## contract tests: schemas, examples, compatibility gate
 	$(RUN) pytest contracts
 
+.PHONY: browser
+browser: ## Debian's chromium for the browser tests (apt-get, as root), unless already there
+	@test -x /usr/bin/chromium || { export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; }
+
 .PHONY: test-api
-test-api: setup ## notices-api on PostgreSQL, then its DB-agnostic part on SQLite
+test-api: setup browser ## notices-api on PostgreSQL, then its DB-agnostic part on SQLite
 	cd $(API_DIR) && $(RUN) pytest
 	cd $(API_DIR) && TEST_DATABASE=sqlite $(RUN) pytest -m "not postgres_only"
 

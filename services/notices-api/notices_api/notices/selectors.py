@@ -89,3 +89,14 @@ def audience_users(*, user_ids: Any, group_ids: Any) -> UserQuerySet:
         "user_id"
     )
     return User.objects.active().filter(Q(id__in=user_ids) | Q(id__in=members))
+
+
+def notice_inbox(*, user: User, filters: NoticeFilters) -> NoticeQuerySet:
+    """The recipient's inbox: what they may read now, unread first, then newest first."""
+    return notice_list(user=user, filters=filters).order_by("is_read", *INBOX_ORDERING)
+
+
+def notice_categories(*, user: User) -> list[str]:
+    """The categories of the notices the user may read now, for the inbox filter."""
+    rows = NoticeRecipient.objects.inbox_of(user).order_by("category")
+    return list(rows.values_list("category", flat=True).distinct())

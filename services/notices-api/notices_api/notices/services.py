@@ -148,7 +148,9 @@ def notice_summary(body: str) -> str:
 
 
 def notice_url(notice: Notice) -> str:
-    path = reverse("notices:detail", kwargs={"notice_id": notice.id})
+    """The notice's web page: a link a person can open in a browser (API clients build
+    their own from the id)."""
+    path = reverse("web:notice", kwargs={"notice_id": notice.id})
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
