@@ -20,10 +20,13 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: setup
-setup: ## install uv (if missing) and every package of the workspace from uv.lock
+setup: ## install uv (if missing), every package of the workspace from uv.lock, and Chromium for the browser tests
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv \
 		|| $(PYTHON) -m pip install --quiet --user uv  # a Python that refuses system-wide installs
 	@$(UV) sync --all-packages --locked --quiet
+	@# The browser tests drive Debian's Chromium; a new machine gets it here.
+	@test -x /usr/bin/chromium || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # `make run` / `make demo`: the local stack's settings; each one can be overridden from the
 # environment (e.g. `DATABASE_URL=postgres://... NOTIFIER_DATABASE_URL=postgres://... make run`).

@@ -33,6 +33,17 @@ def notice_list(*, user: User, filters: NoticeFilters) -> NoticeQuerySet:
     return notices.for_listing().with_read_state(user)
 
 
+def notice_inbox(*, user: User, filters: NoticeFilters) -> NoticeQuerySet:
+    """What the user may read now (``notice_list``), unread first, each part newest first."""
+    return notice_list(user=user, filters=filters).order_by("is_read", "-published_at", "-pk")
+
+
+def notice_categories(*, user: User) -> list[str]:
+    """The categories of the notices the user may read now, for an inbox filter."""
+    categories = Notice.objects.visible_to(user).order_by("category")
+    return list(categories.values_list("category", flat=True).distinct())
+
+
 def notice_get(*, user: User, notice_id: UUID) -> Notice:
     """A notice the user may see (as recipient or author); otherwise NotFoundError, no hint."""
     notice = (

@@ -135,7 +135,8 @@ def notice_summary(body: str) -> str:
 
 
 def notice_url(notice: Notice) -> str:
-    path = reverse("notices:detail", kwargs={"notice_id": notice.id})
+    """The notice's page in the web app: the link every email and event carries."""
+    path = reverse("web:notice", kwargs={"notice_id": notice.id})
     return f"{settings.PUBLIC_BASE_URL}{path}"
 
 
