@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from notices_api.accounts.models import User
 from notices_api.core.exceptions import NotFoundError
@@ -22,6 +22,8 @@ from notices_api.notices.selectors import (
     notice_unread_count,
 )
 from notices_api.notices.services import notice_mark_read
+from notices_api.web import preferences
+from notices_api.web.forms import PreferencesForm
 
 PAGE_SIZE = 20
 # The stream ends after this long, so a sync worker thread is never held for good; the
@@ -110,7 +112,36 @@ def unread_events(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     return response
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @login_required
 def settings_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/settings.html")
+    """Email opt-outs and quiet hours, kept by the notifier (read and written through its API).
+
+    Opt-outs of other channels and of categories not offered here are kept as they are."""
+    user = _user(request)
+    store = preferences.preferences_store()
+    try:
+        current = store.get(user.id)
+    except preferences.PreferencesUnavailableError:
+        return render(request, "web/settings.html", {"unavailable": True}, status=503)
+    email_opt_outs = current.opt_outs.get("email", [])
+    categories = sorted({*notice_categories(user=user), *email_opt_outs})
+    quiet = current.quiet_hours
+    initial = {
+        "email_opt_outs": email_opt_outs,
+        "quiet_start": quiet.start if quiet else None,
+        "quiet_end": quiet.end if quiet else None,
+    }
+    form = PreferencesForm(request.POST or None, initial=initial, categories=categories)
+    if request.method == "POST" and form.is_valid():
+        start, end = form.cleaned_data["quiet_start"], form.cleaned_data["quiet_end"]
+        chosen = preferences.Preferences(
+            opt_outs={**current.opt_outs, "email": form.cleaned_data["email_opt_outs"]},
+            quiet_hours=preferences.QuietHours(start=start, end=end) if start else None,
+        )
+        try:
+            store.put(user.id, chosen)
+        except preferences.PreferencesUnavailableError:
+            return render(request, "web/settings.html", {"unavailable": True}, status=503)
+        return render(request, "web/settings.html", {"form": form, "saved": True})
+    return render(request, "web/settings.html", {"form": form})

@@ -80,3 +80,22 @@ def test_another_users_notice_is_not_found_and_the_inbox_fits_a_phone(
     phone.goto("/?category=general")
     expect(phone.get_by_role("list", name="Notices").get_by_role("link")).to_have_count(3)
     screenshot(phone, "inbox-phone")
+
+
+def test_notification_settings_from_the_inbox(
+    page_for, screenshot, publisher, recipient, fake_preferences
+):
+    publish_to(publisher, "Boiler", recipient, category="facilities")
+    publish_to(publisher, "Party", recipient, category="social")
+    page = page_for(recipient)
+    page.goto("/")
+
+    page.get_by_role("link", name="Notification settings").click()
+    page.get_by_label("social").check()
+    page.get_by_label("Quiet hours from").fill("22:00")
+    page.get_by_label("Quiet hours until").fill("07:00")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    assert fake_preferences.saved[recipient.id].opt_outs == {"email": ["social"]}
+    screenshot(page, "settings")

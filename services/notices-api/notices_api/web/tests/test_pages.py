@@ -1,7 +1,6 @@
 """The recipient's pages through Django's test client: listing, reading, access, CSRF."""
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from conftest import PASSWORD
@@ -9,20 +8,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from notices_api.accounts.models import User
 from notices_api.notices.services import notice_draft_create, notice_mark_read, notice_url
 from notices_api.outbox.models import OutboxEvent
 from notices_api.web import views
-from notices_api.web.tests.factories import publish_to
+from notices_api.web.tests.factories import publish_to, signed_in_client
 from notices_contracts import NOTICE_READ_V1
 
 pytestmark = pytest.mark.django_db
-
-
-def _signed_in(user: User, **options: Any) -> Client:
-    client = Client(**options)
-    client.force_login(user)
-    return client
 
 
 def _titles(response) -> list[str]:
@@ -35,13 +27,13 @@ def test_inbox_lists_unread_first_then_read_newest_first(publisher, recipient):
     publish_to(publisher, "Third", recipient)
     notice_mark_read(notice=first, user=recipient)
 
-    response = _signed_in(recipient).get(reverse("web:inbox"))
+    response = signed_in_client(recipient).get(reverse("web:inbox"))
 
     assert response.status_code == 200
     assert _titles(response) == ["Third", "Second", "First"]
     first_read = publish_to(publisher, "Fourth", recipient)
     notice_mark_read(notice=first_read, user=recipient)
-    response = _signed_in(recipient).get(reverse("web:inbox"))
+    response = signed_in_client(recipient).get(reverse("web:inbox"))
     assert _titles(response) == ["Third", "Second", "Fourth", "First"]
     assert b'<span class="badge" data-unread-badge' in response.content
 
@@ -54,7 +46,7 @@ def test_inbox_filters_by_category_and_search_and_keeps_them_across_pages(
         publish_to(publisher, f"Boiler {number}", recipient, category="facilities")
     publish_to(publisher, "Boiler party", recipient, category="social")
     publish_to(publisher, "Lunch", recipient, category="facilities")
-    client = _signed_in(recipient)
+    client = signed_in_client(recipient)
 
     response = client.get(reverse("web:inbox"), {"category": "facilities", "q": "boiler"})
 
@@ -78,12 +70,12 @@ def test_inbox_shows_only_what_the_api_would(publisher, recipient, outsider):
     )
     notice_draft_create(author=publisher, title="A draft", audience_users=[recipient])
 
-    assert _titles(_signed_in(recipient).get(reverse("web:inbox"))) == ["For bob"]
+    assert _titles(signed_in_client(recipient).get(reverse("web:inbox"))) == ["For bob"]
 
 
 def test_opening_a_notice_records_the_read_once(publisher, recipient):
     notice = publish_to(publisher, "Heating", recipient, body="Off on Monday.")
-    client = _signed_in(recipient)
+    client = signed_in_client(recipient)
     url = reverse("web:notice", kwargs={"notice_id": notice.id})
 
     first = client.get(url)
@@ -98,7 +90,8 @@ def test_opening_a_notice_records_the_read_once(publisher, recipient):
 def test_another_users_notice_is_an_html_404(publisher, recipient, outsider):
     notice = publish_to(publisher, "For bob only", recipient)
 
-    response = _signed_in(outsider).get(reverse("web:notice", kwargs={"notice_id": notice.id}))
+    url = reverse("web:notice", kwargs={"notice_id": notice.id})
+    response = signed_in_client(outsider).get(url)
 
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
@@ -132,7 +125,7 @@ def test_the_events_link_is_the_web_notice_page(publisher, recipient, settings):
 
 @pytest.mark.parametrize("name", ["web:login", "web:logout"])
 def test_a_form_posted_without_its_csrf_token_is_refused(recipient, name):
-    client = _signed_in(recipient, enforce_csrf_checks=True)
+    client = signed_in_client(recipient, enforce_csrf_checks=True)
 
     response = client.post(reverse(name), {"username": "bob", "password": PASSWORD})
 
@@ -144,7 +137,7 @@ def test_the_unread_stream_sends_the_count_and_a_retry_then_ends(publisher, reci
     publish_to(publisher, "One", recipient)
     publish_to(publisher, "Two", recipient)
 
-    response = _signed_in(recipient).get(reverse("web:unread-events"))
+    response = signed_in_client(recipient).get(reverse("web:unread-events"))
 
     assert response["Content-Type"] == "text/event-stream"
     assert response["Cache-Control"] == "no-cache"
