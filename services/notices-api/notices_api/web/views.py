@@ -99,12 +99,12 @@ def unread_events(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             if count != last:
                 yield f"event: unread\ndata: {count}\n\n"
                 last = count
-            else:
-                # A comment: a closed tab makes this write fail, which frees the thread now.
-                yield ":\n\n"
             if time.monotonic() + POLL_SECONDS > ends_at:
                 return
             time.sleep(POLL_SECONDS)
+            # A comment before the next query: once the tab is closed, a write fails and
+            # frees the thread.
+            yield ":\n\n"
 
     response = StreamingHttpResponse(stream(), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
