@@ -56,13 +56,8 @@ test: setup test-contracts test-api test-notifier test-system ## every test suit
 test-contracts: setup ## contract tests: schemas, examples, compatibility gate
 	$(RUN) pytest contracts
 
-.PHONY: browser
-browser: ## Debian's chromium for the browser tests (apt-get, as root), unless already there
-	@test -x /usr/bin/chromium || { export DEBIAN_FRONTEND=noninteractive; \
-		apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; }
-
 .PHONY: test-api
-test-api: setup browser ## notices-api on PostgreSQL, then its DB-agnostic part on SQLite
+test-api: setup test-packages ## notices-api on PostgreSQL, then its DB-agnostic part on SQLite
 	cd $(API_DIR) && $(RUN) pytest
 	cd $(API_DIR) && TEST_DATABASE=sqlite $(RUN) pytest -m "not postgres_only"
 
@@ -71,16 +66,16 @@ test-notifier: setup ## notifier unit and integration tests, and those of its de
 	cd $(NOTIFIER_DIR) && $(RUN) pytest
 	cd $(NOTIFIER_DEVTOOLS_DIR) && $(RUN) pytest
 
-# Debian packages the system tests run: promtool (deploy/observability's alert rules).
-DEBIAN_TEST_PACKAGES := prometheus
-.PHONY: setup-system
-setup-system: ## install the Debian packages the system tests need, when missing (apt-get)
-	@command -v promtool >/dev/null 2>&1 || { apt-get update -qq >/dev/null \
-		&& DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		$(DEBIAN_TEST_PACKAGES) >/dev/null; }
+# Debian packages the tests run: Chromium (the browser tests drive it through Playwright)
+# and promtool (deploy/observability's alert rules). Installed as root, only when missing.
+.PHONY: test-packages
+test-packages: ## install the Debian packages the tests need, when missing (apt-get)
+	@{ test -x /usr/bin/chromium && command -v promtool >/dev/null 2>&1; } || { \
+		export DEBIAN_FRONTEND=noninteractive; apt-get update -qq >/dev/null \
+		&& apt-get install -y -qq --no-install-recommends chromium prometheus >/dev/null; }
 
 .PHONY: test-system
-test-system: setup setup-system ## cross-service tests: architecture boundaries, deployment files, e2e
+test-system: setup test-packages ## cross-service tests: architecture boundaries, deployment files, e2e
 	$(RUN) pytest tests --ignore=tests/chaos
 
 .PHONY: chaos

@@ -42,6 +42,8 @@ COPY --from=build /app/.venv /app/.venv
 COPY services/notices-api /app/services/notices-api
 WORKDIR /app/services/notices-api
 # Bytecode now: at run time the root filesystem is read-only (Kubernetes).
+# The app serves its static files itself (whitenoise), from STATIC_ROOT.
+RUN DJANGO_SETTINGS_MODULE=config.settings.base python manage.py collectstatic --no-input -v 0
 RUN python -m compileall -q .
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001

@@ -37,7 +37,6 @@ REMIND_AFTER_SECONDS = 20
 WAIT_SECONDS = 60
 
 RUN = uuid.uuid4().hex[:6]
-WEB_PASSWORD = f"demo-{RUN}"  # every demo user's password for the web app's sign-in
 RECIPIENTS = {  # username: the group they are in
     "ada": "Engineering",
     "grace": "Engineering",
@@ -46,6 +45,8 @@ RECIPIENTS = {  # username: the group they are in
     "ken": "Operations",
 }
 READERS = ("ada", "margaret")
+# Every demo user signs in to the web app with this password (and uses a token for the API).
+PASSWORD = "demo-password"
 
 
 @dataclass
@@ -122,7 +123,7 @@ def check_stack() -> None:
 def create_user(username: str, *, publisher: bool = False) -> User:
     address = f"{username}.{RUN}@example.org"
     command = [sys.executable, "manage.py", "create_user", "--username", f"{username}-{RUN}"]
-    command += ["--email", address, "--password", WEB_PASSWORD]
+    command += ["--email", address, "--password", PASSWORD]
     command += ["--publisher"] if publisher else []
     done = subprocess.run(command, cwd=API_DIR, capture_output=True, text=True, check=False)
     if done.returncode:
@@ -130,13 +131,6 @@ def create_user(username: str, *, publisher: bool = False) -> User:
     user = User(username, address, done.stdout.strip().splitlines()[-1])
     user.id = api("GET", "/me/", user)["id"]
     return user
-
-
-def print_sign_ins(*, users: dict[str, User], publisher: User, notice_id: str) -> None:
-    print(f"\nweb app: open {API}/ (inbox {API}/inbox/, the notice {API}/notices/{notice_id}/)")
-    print(f"  sign in as (password {WEB_PASSWORD} for each):")
-    for user in [publisher, *users.values()]:
-        print(f"  {user.username}-{RUN}")
 
 
 def free_port() -> int:
@@ -271,13 +265,23 @@ def demo() -> None:
             calls=webhook_calls(),
             rejected=call(receiver_url, "GET", "/_received")["rejected"],
         )
-        print_sign_ins(users=users, publisher=publisher, notice_id=notice["id"])
+        print_sign_in(users=users, publisher=publisher, notice_id=notice["id"])
         print(f"\ndone in {time.monotonic() - started:.0f}s")
     finally:
         if endpoint:  # the receiver goes away with the demo: so does its subscription
             notifier("DELETE", f"/v1/webhook-endpoints/{endpoint['id']}")
         receiver.terminate()
         receiver.wait(timeout=10)
+
+
+def print_sign_in(*, users: dict[str, User], publisher: User, notice_id: str) -> None:
+    print(f"\nopen in a browser (every demo user's password: {PASSWORD})")
+    print(f"  inbox             {API}/")
+    print(f"  the demo notice   {API}/notices/{notice_id}/")
+    print(f"  console           {API}/console/  (publisher only)")
+    print(f"  publisher         {publisher.username}-{RUN}")
+    for name in users:
+        print(f"  recipient         {name}-{RUN}")
 
 
 def summarize(

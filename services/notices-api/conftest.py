@@ -14,6 +14,7 @@ from notices_api.groups.services import group_create, group_members_add
 from notices_api.notices.models import Notice
 from notices_api.notices.services import notice_draft_create, notice_publish
 
+# The browser fixtures (one Chromium per run), for the web app's and the console's tests.
 pytest_plugins = ["notices_api.web.tests.browser"]
 
 PASSWORD = "correct-horse-battery"

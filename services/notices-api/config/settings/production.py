@@ -10,7 +10,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import ALLOWED_HOSTS, DEBUG, DEV_SECRET_KEY, SECRET_KEY
+from config.settings.base import ALLOWED_HOSTS, DEBUG, DEV_SECRET_KEY, MIDDLEWARE, SECRET_KEY
 
 if DEBUG:
     raise ImproperlyConfigured("DJANGO_DEBUG must be off in production")
@@ -31,4 +31,13 @@ if HTTPS:
     CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+# The app serves its own static files (no CDN: it works offline), from STATIC_ROOT, which
+# the image fills with collectstatic. Right after SecurityMiddleware, as whitenoise asks.
+_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+MIDDLEWARE = [
+    *MIDDLEWARE[: _security + 1],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[_security + 1 :],
 ]

@@ -35,6 +35,3 @@ REST_FRAMEWORK = {
         "auth": "100000/minute",
     },
 }
-
-# No collectstatic before tests: whitenoise looks files up on each request instead.
-WHITENOISE_AUTOREFRESH = True

@@ -93,7 +93,7 @@ def audience_users(*, user_ids: Any, group_ids: Any) -> UserQuerySet:
 
 def notice_inbox(*, user: User, filters: NoticeFilters) -> NoticeQuerySet:
     """The recipient's inbox: what they may read now, unread first, then newest first."""
-    return notice_list(user=user, filters=filters).order_by("is_read", *INBOX_ORDERING)
+    return notice_list(user=user, filters=filters).order_by("is_read", *INBOX_ORDERING, "-pk")
 
 
 def notice_categories(*, user: User) -> list[str]:

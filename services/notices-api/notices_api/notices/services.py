@@ -148,8 +148,7 @@ def notice_summary(body: str) -> str:
 
 
 def notice_url(notice: Notice) -> str:
-    """The notice's web page: a link a person can open in a browser (API clients build
-    their own from the id)."""
+    """The notice's page in the web app: the link every email and event carries."""
     path = reverse("web:notice", kwargs={"notice_id": notice.id})
     return f"{settings.PUBLIC_BASE_URL}{path}"
 

@@ -5,9 +5,9 @@ import socket
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from notices_api.console.tests.conftest import PHONE
 from notices_api.notices.models import Notice
 from notices_api.notices.services import notice_draft_create, notice_mark_read, notice_publish
+from notices_api.web.tests.browser import PHONE
 
 READ_WITHIN_MS = 5_000
 

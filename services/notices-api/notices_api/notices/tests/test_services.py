@@ -65,7 +65,7 @@ def test_publish_freezes_the_audience_and_records_one_valid_event(
     assert data["group_ids"] == [str(staff.id)]
     assert data["remind_after_seconds"] == 7200
     assert data["version"] == notice.version
-    assert data["url"] == f"https://notices.example.org/notices/{notice.id}/"  # the web page
+    assert data["url"] == f"https://notices.example.org/notices/{notice.id}/"
     assert data["summary"].startswith("Fire drill at 10:00. Leave calmly.")
     assert "<" not in data["summary"]
     assert len(data["summary"]) <= 200

@@ -1,62 +1,76 @@
-"""Browser fixtures for the web pages' tests: Debian's chromium driven by Playwright.
-
-A pytest plugin (see conftest.py ``pytest_plugins``): ``browser``, ``page``, ``signed_in_page``
-and ``screenshot``, which writes a PNG of the page into docs/ui/.
-"""
+"""Browser-test fixtures shared by the web app's and the console's tests: a headless
+Chromium (Debian's chromium, driven by Playwright), pages signed in as someone, and
+screenshots saved into docs/ui/. The suite's conftest loads it as a plugin, so a
+session has one Chromium."""
 
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
-CHROMIUM = "/usr/bin/chromium"
+from notices_api.accounts.models import User
+from notices_api.web import views
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[5] / "docs" / "ui"
+DESKTOP: ViewportSize = {"width": 1200, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
-Screenshot = Callable[[Page, str], Path]
-SignIn = Callable[[Page, str, str], None]
+PageFor = Callable[..., Page]
+
+
+def save_screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # still plain synchronous code.
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: make setup installs it (apt-get install -y chromium)")
+    # Playwright's sync API runs an event loop in this thread; Django would take the test's
+    # own (synchronous) database calls for calls from async code.
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield browser
+        browser.close()
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 420, "height": 800})
-    opened = context.new_page()
-    opened.set_default_timeout(10_000)
-    yield opened
-    context.close()
+def page_for(
+    browser: Browser, live_server: object, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[PageFor]:
+    """A page in a fresh browser context, signed in as ``user`` through a real session
+    (``user=None``: signed out)."""
+    # Every page streams the unread count; short streams let the live server's threads end
+    # (and leave the test database) soon after their page closes.
+    monkeypatch.setattr(views, "STREAM_SECONDS", 6.0)
+    monkeypatch.setattr(views, "POLL_SECONDS", 0.5)
+    contexts = []
 
+    def open_page(user: User | None, *, viewport: ViewportSize = DESKTOP) -> Page:
+        context = browser.new_context(viewport=viewport, base_url=str(live_server))
+        if user is not None:
+            client = Client()
+            client.force_login(user)
+            context.add_cookies(
+                [
+                    {
+                        "name": settings.SESSION_COOKIE_NAME,
+                        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                        "url": str(live_server),
+                    }
+                ]
+            )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
 
-@pytest.fixture
-def sign_in(live_server: object) -> SignIn:
-    def sign(page: Page, username: str, password: str) -> None:
-        page.goto(f"{live_server}/login/")
-        page.get_by_label("Username").fill(username)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-
-    return sign
-
-
-@pytest.fixture
-def screenshot() -> Screenshot:
-    def take(page: Page, name: str) -> Path:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-    return take
+    yield open_page
+    for context in contexts:
+        context.close()

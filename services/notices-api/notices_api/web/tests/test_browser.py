@@ -1,63 +1,101 @@
-"""The recipient's pages in a real headless Chromium."""
+"""The recipient's pages in a real headless Chromium: sign in, read, the live badge."""
 
-import re
-
-import pytest
 from conftest import PASSWORD
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from notices_api.accounts.models import User
-from notices_api.notices.models import Notice
-from notices_api.notices.services import notice_draft_create, notice_publish
-from notices_api.web.tests.browser import Screenshot, SignIn
+from notices_api.web.tests.browser import PHONE
+from notices_api.web.tests.factories import publish_to
 
-pytestmark = pytest.mark.django_db(transaction=True)
+BADGE_WITHIN_MS = 5_000
 
 
-def test_sign_in_lists_unread_and_opening_marks_read(
-    page: Page, sign_in: SignIn, screenshot: Screenshot, recipient: User, published: Notice
-) -> None:
-    sign_in(page, "bob", PASSWORD)
-    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
-    badge = page.locator("#unread-badge")
-    expect(badge).to_have_text("1")
-    expect(page.locator(".notice.unread")).to_contain_text(published.title)
+def test_sign_in_read_a_notice_and_the_badge_goes_down(page_for, screenshot, publisher, recipient):
+    publish_to(
+        publisher,
+        "Heating off on Monday",
+        recipient,
+        category="facilities",
+        body="The boiler is serviced.\nWrap up warm.",
+    )
+    publish_to(publisher, "Fire drill on Thursday", recipient, category="safety", urgent=True)
+    page = page_for(None)
+
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    screenshot(page, "sign-in")
+    page.get_by_label("Username").fill("bob")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    inbox = page.get_by_role("list", name="Notices")
+    expect(inbox.get_by_role("link")).to_have_count(2)
+    expect(inbox.locator(".unread")).to_have_count(2)
+    badge = page.locator("[data-unread-badge]")
+    expect(badge).to_have_text("2")
     screenshot(page, "inbox")
 
-    page.get_by_role("link", name=published.title).click()
-    expect(page.get_by_role("heading", name=published.title)).to_be_visible()
-    expect(badge).to_have_text("0")
+    inbox.get_by_role("link", name="Heating off on Monday").click()
+    expect(page.get_by_role("heading", name="Heating off on Monday")).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text("Read ")
+    expect(badge).to_have_text("1")
     screenshot(page, "notice")
 
-
-def test_a_published_notice_reaches_the_badge_without_reload(
-    page: Page, sign_in: SignIn, publisher: User, recipient: User
-) -> None:
-    sign_in(page, "bob", PASSWORD)
-    badge = page.locator("#unread-badge")
-    expect(badge).to_have_text("0")
-    draft = notice_draft_create(author=publisher, title="Lift out", audience_users=[recipient])
-    notice_publish(notice=draft, actor=publisher)
-    expect(badge).to_have_text("1", timeout=5_000)
+    page.get_by_role("link", name="← Inbox").click()
+    expect(inbox.locator(".unread")).to_have_count(1)
+    expect(inbox.locator(".unread")).to_contain_text("Fire drill on Thursday")
 
 
-def test_the_sign_in_page(page: Page, live_server: object, screenshot: Screenshot) -> None:
-    page.goto(f"{live_server}/inbox/")
-    expect(page).to_have_url(re.compile(r"/login/\?next=/inbox/"))
-    screenshot(page, "sign-in")
+def test_a_notice_published_meanwhile_shows_in_the_badge_without_a_reload(
+    page_for, screenshot, publisher, recipient
+):
+    page = page_for(recipient)
+    page.goto("/")
+    expect(page.get_by_text("No notices for you yet.")).to_be_visible()
+    badge = page.locator("[data-unread-badge]")
+    expect(badge).to_have_text("")
+    page.evaluate("window.stillTheSamePage = true")
+
+    publish_to(publisher, "Water off at noon", recipient)
+
+    expect(badge).to_have_text("1", timeout=BADGE_WITHIN_MS)
+    assert page.evaluate("window.stillTheSamePage") is True
+    screenshot(page, "badge-live")
 
 
-def test_a_notice_not_for_the_user_is_a_404_page(
-    page: Page,
-    sign_in: SignIn,
-    screenshot: Screenshot,
-    outsider: User,
-    published: Notice,
-    live_server: object,
-) -> None:
-    sign_in(page, "eve", PASSWORD)
-    response = page.goto(f"{live_server}/notices/{published.id}/")
+def test_another_users_notice_is_not_found_and_the_inbox_fits_a_phone(
+    page_for, screenshot, publisher, recipient, outsider
+):
+    secret = publish_to(publisher, "For eve only", outsider)
+    for number in range(3):
+        publish_to(publisher, f"Notice {number}", recipient, category="general")
+
+    page = page_for(recipient)
+    response = page.goto(f"/notices/{secret.id}/")
     assert response is not None
     assert response.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()
     screenshot(page, "not-found")
+
+    phone = page_for(recipient, viewport=PHONE)
+    phone.goto("/?category=general")
+    expect(phone.get_by_role("list", name="Notices").get_by_role("link")).to_have_count(3)
+    screenshot(phone, "inbox-phone")
+
+
+def test_notification_settings_from_the_inbox(
+    page_for, screenshot, publisher, recipient, fake_preferences
+):
+    publish_to(publisher, "Boiler", recipient, category="facilities")
+    publish_to(publisher, "Party", recipient, category="social")
+    page = page_for(recipient)
+    page.goto("/")
+
+    page.get_by_role("link", name="Notification settings").click()
+    page.get_by_label("social").check()
+    page.get_by_label("Quiet hours from").fill("22:00")
+    page.get_by_label("Quiet hours until").fill("07:00")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    assert fake_preferences.saved[recipient.id].opt_outs == {"email": ["social"]}
+    screenshot(page, "settings")
