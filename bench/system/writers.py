@@ -142,7 +142,8 @@ def seed_http_world(
     read_share: float,
     seed: int,
 ) -> dict[str, Any]:
-    """Users with tokens and published notices, written in bulk (seed data, not events).
+    """Users with tokens and published notices, written in bulk (seed data, not events;
+    the notices and their rows with COPY).
 
     ``readers`` of the users are the ones measured: each receives the same ``inbox``
     notices, spread through the first ``notices``; every other notice goes to
@@ -209,23 +210,20 @@ def _seed_notices(world: dict[str, Any], addressed: list[Any]) -> list[uuid.UUID
     others = list(User.objects.filter(id__in=world["other_ids"]))
     now = datetime.now(UTC)
     first = world["notices"]
-    published = Notice.objects.bulk_create(
-        (
-            Notice(
-                title=f"Seeded notice {first + n}",
-                body="Seeded for the HTTP benchmark.",
-                category=rng.choice(["general", "safety", "food", "it"]),
-                status=Notice.Status.PUBLISHED,
-                visible_from=now - timedelta(days=30),
-                author_id=world["publisher_id"],
-                # Newer than every notice already seeded: what grows the table comes first
-                # in time order, as years of other people's notices would.
-                published_at=now - timedelta(days=30, seconds=-(first + n)),
-            )
-            for n in range(len(addressed))
-        ),
-        batch_size=2000,
-    )
+    published = [
+        Notice(
+            title=f"Seeded notice {first + n}",
+            body="Seeded for the HTTP benchmark.",
+            category=rng.choice(["general", "safety", "food", "it"]),
+            status=Notice.Status.PUBLISHED,
+            visible_from=now - timedelta(days=30),
+            author_id=world["publisher_id"],
+            # Newer than every notice already seeded: what grows the table comes first
+            # in time order, as years of other people's notices would.
+            published_at=now - timedelta(days=30, seconds=-(first + n)),
+        )
+        for n in range(len(addressed))
+    ]
     rows, receipts, given = [], [], []
     for notice, users in zip(published, addressed, strict=True):
         if users is not None:
@@ -236,8 +234,35 @@ def _seed_notices(world: dict[str, Any], addressed: list[Any]) -> list[uuid.UUID
             rows.append(NoticeRecipient(notice=notice, user=user, read_at=read_at, **inbox))
             if read_at is not None:
                 receipts.append(ReadReceipt(notice=notice, user=user, read_at=read_at))
-    NoticeRecipient.objects.bulk_create(rows, batch_size=5000)
-    ReadReceipt.objects.bulk_create(receipts, batch_size=5000)
+    _copy(Notice, published)
+    _copy(NoticeRecipient, rows)
+    _copy(ReadReceipt, receipts)
     world["notices"] += len(published)
     world["receipts"] += len(receipts)
     return given
+
+
+def _copy(model: Any, objects: list[Any]) -> None:
+    """``objects`` written with PostgreSQL's COPY (several times faster than bulk_create
+    at the full profile's millions of rows); a database-assigned id is left to it."""
+    from django.db import connection, models, transaction
+
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not isinstance(field, models.AutoField | models.BigAutoField)
+    ]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for instance in objects:
+            copy.write_row(
+                [
+                    field.get_db_prep_save(field.pre_save(instance, True), connection)
+                    for field in fields
+                ]
+            )
