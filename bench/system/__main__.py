@@ -12,8 +12,11 @@
    what each does; bench/BASELINES.md how the FastStream one was chosen).
 3. Recovery: a backlog committed while the relay is stopped, then drained.
 4. HTTP: the API (gunicorn, production settings) over a seeded database, driven by
-   a load generator in its own process; create + publish also against the
-   on_commit variant (bench/system/on_commit_wsgi.py), with and without confirms.
+   a load generator in its own process: every scenario and the baseline (a constant,
+   token-authenticated endpoint, ``NOTICES_BENCH_BASELINE_ENDPOINT``) at two table
+   sizes, the measured readers' inboxes the same at both; then create + publish
+   against the on_commit variant (bench/system/on_commit_wsgi.py), with and without
+   confirms.
 
 ``--notifier-split`` runs the notifier as one process per role (consumer,
 dispatcher, api: ``NOTIFIER_ROLES``) instead of one ``notifier run``.
@@ -85,7 +88,11 @@ class Profile:
     aio_pika_messages: int
     faststream_messages: int
     http_users: int
-    http_notices: int
+    # Notices in the table at the two sizes measured; the measured readers' inboxes
+    # (http_readers users, http_inbox notices each) are the same at both.
+    http_sizes: tuple[int, int]
+    http_readers: int
+    http_inbox: int
     http_audience: int
     http_seconds: float
     http_concurrency: int
@@ -102,7 +109,9 @@ FULL = Profile(
     aio_pika_messages=30_000,
     faststream_messages=20_000,
     http_users=1_000,
-    http_notices=10_000,
+    http_sizes=(10_000, 100_000),
+    http_readers=50,
+    http_inbox=200,
     http_audience=20,
     http_seconds=10,
     http_concurrency=16,
@@ -118,7 +127,9 @@ QUICK = Profile(
     aio_pika_messages=5_000,
     faststream_messages=3_000,
     http_users=200,
-    http_notices=1_000,
+    http_sizes=(1_000, 10_000),
+    http_readers=20,
+    http_inbox=50,
     http_audience=10,
     http_seconds=2,
     http_concurrency=16,
@@ -270,14 +281,18 @@ def _http_ready(url: str) -> bool:
 def http_figures(
     stack: Stack, pool: Any, load: Any, profile: Profile, phases: Phases
 ) -> dict[str, Any]:
+    """Every scenario (and the baseline) at both sizes, then create + publish against
+    the on_commit variants at the larger size."""
+    smaller, larger = profile.http_sizes
     world = pool.apply(
         writers.seed_http_world,
         kwds={
             "users": profile.http_users,
-            "notices": profile.http_notices,
+            "readers": profile.http_readers,
+            "inbox": profile.http_inbox,
+            "notices": smaller,
             "audience": profile.http_audience,
             "read_share": 0.2,
-            "sample": min(200, profile.http_users),
             "seed": 7,
         },
     )
@@ -298,27 +313,65 @@ def http_figures(
 
     results: dict[str, Any] = {
         "world": (
-            f"{profile.http_notices:,} notices, {profile.http_users:,} users,"
-            f" {profile.http_audience} recipients a notice, {world['receipts']:,} read receipts"
-        )
+            f"{profile.http_users:,} users, {profile.http_audience} recipients a notice;"
+            f" each of the {profile.http_readers} measured readers holds the same"
+            f" {profile.http_inbox} notices at both sizes"
+        ),
+        "sizes": {},
     }
-    phases.start("HTTP: outbox (the API as it is)")
-    results["outbox"] = {name: scenario(stack.api_url, name) for name in http_load.SCENARIOS}
-    phases.done()
+    for size in profile.http_sizes:
+        if size != smaller:
+            phases.start(f"HTTP: {size - world['notices']:,} more notices to other users")
+            world = pool.apply(writers.grow_http_world, kwds={"world": world, "notices": size})
+            phases.done()
+        phases.start(f"HTTP: outbox (the API as it is), {size:,} notices")
+        results["sizes"][str(size)] = {
+            "notices": world["notices"],
+            "receipts": world["receipts"],
+            "scenarios": {name: scenario(stack.api_url, name) for name in http_load.SCENARIOS},
+        }
+        phases.done()
+    results["on_commit"] = {}
     for confirms in (False, True):
         variant = "on_commit with confirms" if confirms else "on_commit, no confirms"
-        phases.start(f"HTTP: {variant}")
+        phases.start(f"HTTP: {variant}, {larger:,} notices")
         with on_commit_server(stack, confirms=confirms) as base_url:
-            results[variant] = {"create_publish": scenario(base_url, "create_publish")}
+            results["on_commit"][variant] = scenario(base_url, "create_publish")
         phases.done()
     return results
+
+
+def http_ratios(http: dict[str, Any]) -> dict[str, Any]:
+    """Each scenario at the larger size beside the smaller, and beside the baseline of its
+    size; create + publish (larger size) beside the on_commit variants."""
+
+    def per_second(size: str) -> dict[str, float]:
+        scenarios = http["sizes"][size]["scenarios"]
+        return {name: figures["operations_per_second"] for name, figures in scenarios.items()}
+
+    smaller, larger = (per_second(size) for size in http["sizes"])
+    ours = larger["create_publish"]
+    return {
+        "larger_vs_smaller": {
+            name: round(larger[name] / smaller[name], 2) for name in http_load.SCENARIOS
+        },
+        "vs_baseline": {
+            size: {
+                name: round(figures[name] / figures[http_load.BASELINE], 2)
+                for name in http_load.MEASURED
+            }
+            for size, figures in zip(http["sizes"], (smaller, larger), strict=True)
+        },
+        "create_publish_vs_on_commit": {
+            variant: round(ours / figures["operations_per_second"], 2)
+            for variant, figures in http["on_commit"].items()
+        },
+    }
 
 
 def ratios(results: dict[str, Any]) -> dict[str, Any]:
     baseline, recovered = results["baselines"], results["recovery"]
     best_delivery = max(step["delivered_per_second"] for step in results["pipeline"])
-    ours = results["http"]["outbox"]["create_publish"]["operations_per_second"]
-    variants = [name for name in results["http"] if name.startswith("on_commit")]
     return {
         "relay_vs_kombu_one_confirm": round(
             recovered["relay_events_per_second"] / baseline["kombu_one_confirm_per_second"], 2
@@ -334,10 +387,7 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
             recovered["notifier_events_per_second"] / baseline["faststream_consume_ack_per_second"],
             2,
         ),
-        "create_publish_vs_on_commit": {
-            name: round(ours / results["http"][name]["create_publish"]["operations_per_second"], 2)
-            for name in variants
-        },
+        "http": http_ratios(results["http"]),
     }
 
 
@@ -360,7 +410,7 @@ def run(profile: Profile, command: str, notifier_roles: tuple[str, ...] | None) 
     started = time.time()
     spawn = multiprocessing.get_context("spawn")
     console = Console(stderr=True)
-    phase_count = len(profile.steps) + 8
+    phase_count = len(profile.steps) + 10
     with (
         tempfile.TemporaryDirectory(prefix="notices-bench-") as work,
         Progress(
@@ -375,10 +425,11 @@ def run(profile: Profile, command: str, notifier_roles: tuple[str, ...] | None) 
         phases.start("starting the stack (API, relay, notifier, SMTP sink, webhook receiver)")
         quiet = {"LOG_LEVEL": "WARNING"}
         unthrottled = {"THROTTLE_RATE_USER": "100000000/minute", **quiet}
+        api_env = {"NOTICES_BENCH_BASELINE_ENDPOINT": "true", **unthrottled}
         with (
             running_stack(
                 Path(work),
-                api_env=unthrottled,
+                api_env=api_env,
                 notifier_env=quiet,
                 relay_env=quiet,
                 notifier_roles=notifier_roles,

@@ -21,7 +21,10 @@ import httpx
 
 from bench.system.pipeline import percentiles
 
-SCENARIOS = ("list", "detail", "unread_count", "mark_read", "create_publish")
+# The constant endpoint every scenario is also read against (core.views.BenchBaselineView).
+BASELINE = "baseline"
+MEASURED = ("list", "detail", "unread_count", "mark_read", "create_publish")
+SCENARIOS = (BASELINE, *MEASURED)
 
 
 def run_scenario(
@@ -84,6 +87,9 @@ def _operation(
         statuses[response.status_code] += 1
         return response
 
+    async def baseline() -> None:
+        await call("GET", "/bench/baseline/", reader()[0])
+
     async def list_notices() -> None:
         await call("GET", "/notices/", reader()[0])
 
@@ -105,6 +111,7 @@ def _operation(
             await call("POST", f"/notices/{created.json()['id']}/publish/", publisher)
 
     operations = {
+        BASELINE: baseline,
         "list": list_notices,
         "detail": detail,
         "unread_count": unread_count,

@@ -133,21 +133,31 @@ def read_backlog(*, share: int, shares: int, events: int, notices: int) -> int:
 
 
 def seed_http_world(
-    *, users: int, notices: int, audience: int, read_share: float, sample: int, seed: int
+    *,
+    users: int,
+    readers: int,
+    inbox: int,
+    notices: int,
+    audience: int,
+    read_share: float,
+    seed: int,
 ) -> dict[str, Any]:
-    """Users with tokens and published notices, written in bulk (seed data, not events).
+    """Users with tokens and published notices, written in bulk (seed data, not events;
+    the notices and their rows with COPY).
 
-    Returns what the load generator needs: tokens of ``sample`` recipients with the
-    notices each can see, a publisher token and user ids to address new notices to.
+    ``readers`` of the users are the ones measured: each receives the same ``inbox``
+    notices, spread through the first ``notices``; every other notice goes to
+    ``audience`` of the other users only, so ``grow_http_world`` can make the table
+    bigger without changing what a measured reader's inbox holds. Returns what the load
+    generator needs (the readers' tokens with their notices, a publisher token, other
+    users to address new notices to) and what ``grow_http_world`` needs.
     """
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Permission
     from rest_framework.authtoken.models import Token
 
     from notices_api.accounts.models import PUBLISH_PERMISSION_CODENAME, User
-    from notices_api.notices.models import Notice, NoticeRecipient, ReadReceipt
 
-    rng = random.Random(seed)
     password = make_password(None)
     tag = uuid.uuid4().hex[:6]
     publisher = User.objects.create(username=f"bench-publisher-{tag}", password=password)
@@ -159,41 +169,100 @@ def seed_http_world(
     tokens = Token.objects.bulk_create(
         Token(key=Token.generate_key(), user=user) for user in [publisher, *people]
     )
-    now = datetime.now(UTC)
-    published = Notice.objects.bulk_create(
-        (
-            Notice(
-                title=f"Seeded notice {n}",
-                body="Seeded for the HTTP benchmark.",
-                category=rng.choice(["general", "safety", "food", "it"]),
-                status=Notice.Status.PUBLISHED,
-                visible_from=now - timedelta(days=1),
-                author=publisher,
-                published_at=now - timedelta(days=1, seconds=-n),
-            )
-            for n in range(notices)
-        ),
-        batch_size=2000,
-    )
-    visible: dict[uuid.UUID, list[uuid.UUID]] = {user.id: [] for user in people}
-    recipients, receipts = [], []
-    for notice in published:
-        for user in rng.sample(people, audience):
-            recipients.append(NoticeRecipient(notice=notice, user=user))
-            visible[user.id].append(notice.id)
-            if rng.random() < read_share:
-                receipts.append(ReadReceipt(notice=notice, user=user, read_at=now))
-    NoticeRecipient.objects.bulk_create(recipients, batch_size=5000)
-    ReadReceipt.objects.bulk_create(receipts, batch_size=5000)
     token_of = {token.user_id: token.key for token in tokens}
-    sampled = rng.sample(people, sample)
-    return {
+    measured, others = people[:readers], people[readers:]
+    every = max(1, notices // inbox)
+    addressed = [
+        measured if n % every == 0 and n // every < inbox else None for n in range(notices)
+    ]
+    world: dict[str, Any] = {
+        "publisher_id": str(publisher.id),
+        "other_ids": [str(user.id) for user in others],
+        "audience": audience,
+        "read_share": read_share,
+        "seed": seed,
+        "notices": 0,
+        "receipts": 0,
         "publisher_token": token_of[publisher.id],
-        "recipients": [
-            {"token": token_of[user.id], "notice_ids": [str(i) for i in visible[user.id][:50]]}
-            for user in sampled
-        ],
-        "audience_ids": [str(user.id) for user in people[:5]],
-        "receipts": len(receipts),
-        "notice_recipients": len(recipients),
+        "audience_ids": [str(user.id) for user in others[:5]],
     }
+    inbox_ids = _seed_notices(world, addressed)
+    world["recipients"] = [
+        {"token": token_of[user.id], "notice_ids": [str(i) for i in inbox_ids]} for user in measured
+    ]
+    return world
+
+
+def grow_http_world(*, world: dict[str, Any], notices: int) -> dict[str, Any]:
+    """``world`` with newer notices to other users only, up to ``notices`` in all."""
+    _seed_notices(world, [None] * (notices - world["notices"]))
+    return world
+
+
+def _seed_notices(world: dict[str, Any], addressed: list[Any]) -> list[uuid.UUID]:
+    """One published notice per entry, newer than the world's, to the users given or to
+    ``audience`` random other users (None); recipient rows and receipts with them.
+    Returns the ids of the notices addressed to given users."""
+    from notices_api.accounts.models import User
+    from notices_api.notices.models import Notice, NoticeRecipient, ReadReceipt
+
+    rng = random.Random(world["seed"] + world["notices"])
+    others = list(User.objects.filter(id__in=world["other_ids"]))
+    now = datetime.now(UTC)
+    first = world["notices"]
+    published = [
+        Notice(
+            title=f"Seeded notice {first + n}",
+            body="Seeded for the HTTP benchmark.",
+            category=rng.choice(["general", "safety", "food", "it"]),
+            status=Notice.Status.PUBLISHED,
+            visible_from=now - timedelta(days=30),
+            author_id=world["publisher_id"],
+            # Newer than every notice already seeded: what grows the table comes first
+            # in time order, as years of other people's notices would.
+            published_at=now - timedelta(days=30, seconds=-(first + n)),
+        )
+        for n in range(len(addressed))
+    ]
+    rows, receipts, given = [], [], []
+    for notice, users in zip(published, addressed, strict=True):
+        if users is not None:
+            given.append(notice.id)
+        inbox = notice.inbox_fields()
+        for user in users if users is not None else rng.sample(others, world["audience"]):
+            read_at = now if rng.random() < world["read_share"] else None
+            rows.append(NoticeRecipient(notice=notice, user=user, read_at=read_at, **inbox))
+            if read_at is not None:
+                receipts.append(ReadReceipt(notice=notice, user=user, read_at=read_at))
+    _copy(Notice, published)
+    _copy(NoticeRecipient, rows)
+    _copy(ReadReceipt, receipts)
+    world["notices"] += len(published)
+    world["receipts"] += len(receipts)
+    return given
+
+
+def _copy(model: Any, objects: list[Any]) -> None:
+    """``objects`` written with PostgreSQL's COPY (several times faster than bulk_create
+    at the full profile's millions of rows); a database-assigned id is left to it."""
+    from django.db import connection, models, transaction
+
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not isinstance(field, models.AutoField | models.BigAutoField)
+    ]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for instance in objects:
+            copy.write_row(
+                [
+                    field.get_db_prep_save(field.pre_save(instance, True), connection)
+                    for field in fields
+                ]
+            )

@@ -1,13 +1,14 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from notices_api.core import views as core_views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("notices_api.accounts.urls")),
     path("groups/", include("notices_api.groups.urls")),
     path("notices/", include("notices_api.notices.urls")),
+    path("bench/baseline/", core_views.BenchBaselineView.as_view(), name="bench-baseline"),
 ]
 
 urlpatterns = [

@@ -108,6 +108,13 @@ PUBLIC_BASE_URL = os.environ.get("NOTICES_PUBLIC_BASE_URL", "http://localhost:80
 NOTIFIER_API_URL = os.environ.get("NOTIFIER_API_URL", "http://localhost:8001").rstrip("/")
 NOTIFIER_API_TOKEN = os.environ.get("NOTIFIER_API_TOKEN", "")
 
+# The benchmark's constant endpoint (GET /api/v1/bench/baseline/, core.views.BenchBaselineView).
+BENCH_BASELINE_ENDPOINT = os.environ.get("NOTICES_BENCH_BASELINE_ENDPOINT", "false").lower() in {
+    "1",
+    "true",
+    "yes",
+}
+
 # HTTP API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

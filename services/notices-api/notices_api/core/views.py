@@ -5,9 +5,15 @@ from functools import wraps
 from typing import Any
 
 import structlog
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from drf_spectacular.utils import extend_schema
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from notices_api.core.problems import problem_response
 
@@ -51,6 +57,24 @@ def readyz(request: HttpRequest) -> HttpResponse:
 @_get_only
 def metrics(request: HttpRequest) -> HttpResponse:
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+@extend_schema(exclude=True)
+class BenchBaselineView(APIView):
+    """A constant behind the API's own authentication, throttling and rendering.
+
+    The benchmark's baseline (``make bench``): what a request costs the framework alone
+    on this server, so each scenario can be read as a ratio of it. Off unless
+    ``NOTICES_BENCH_BASELINE_ENDPOINT`` is set; when off it answers 404 before any work.
+    """
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if not settings.BENCH_BASELINE_ENDPOINT:
+            raise NotFound()
+        super().initial(request, *args, **kwargs)
+
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -242,9 +242,9 @@ class NoticeReadApi(APIView):
     def post(self, request: Request, notice_id: UUID) -> Response:
         user = request_user(request)
         # The service finds (and 404s) the notice in the caller's inbox itself.
-        receipt, created = notice_mark_read(notice=Notice(pk=notice_id), user=user)
+        read_at, created = notice_mark_read(notice=Notice(pk=notice_id), user=user)
         return Response(
-            self.Output({"notice_id": notice_id, "read_at": receipt.read_at}).data,
+            self.Output({"notice_id": notice_id, "read_at": read_at}).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

