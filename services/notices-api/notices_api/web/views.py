@@ -70,8 +70,7 @@ def notice(request: HttpRequest, notice_id: UUID) -> HttpResponse:
     read_at = None
     if shown.status == shown.Status.PUBLISHED:
         try:
-            receipt, _ = notice_mark_read(notice=shown, user=user)
-            read_at = receipt.read_at
+            read_at, _ = notice_mark_read(notice=shown, user=user)
         except NotFoundError:
             pass  # its author, who is not among its recipients: nothing to record
     return render(request, "web/notice.html", {"notice": shown, "read_at": read_at})
