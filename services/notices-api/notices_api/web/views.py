@@ -1,6 +1,7 @@
 """The recipient's pages: the inbox, a notice, and the live unread count. Thin views over
 the notices selectors and services, the same rules as the API."""
 
+import contextlib
 import time
 from collections.abc import Iterator
 from uuid import UUID
@@ -69,10 +70,9 @@ def notice(request: HttpRequest, notice_id: UUID) -> HttpResponse:
         return render(request, "web/404.html", status=404)
     read_at = None
     if shown.status == shown.Status.PUBLISHED:
-        try:
+        # Its author, who is not among its recipients, has nothing to record.
+        with contextlib.suppress(NotFoundError):
             read_at, _ = notice_mark_read(notice=shown, user=user)
-        except NotFoundError:
-            pass  # its author, who is not among its recipients: nothing to record
     return render(request, "web/notice.html", {"notice": shown, "read_at": read_at})
 
 
