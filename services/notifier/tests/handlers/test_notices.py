@@ -329,3 +329,41 @@ async def test_an_older_update_arriving_late_creates_nothing(
         for event in (newer, older):
             await handle(session, event, now=T0)
         assert await _ledger(session) == []
+
+
+def _versioned(user: UUID, *, version: int, **options: object) -> RecipientUpdatedV1:
+    data = recipient_updated(user, **options)  # type: ignore[arg-type]
+    return data.model_copy(update={"version": version})
+
+
+async def test_the_higher_version_wins_over_a_newer_time_from_a_lagging_clock(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()
+    active = envelope(_versioned(ann, version=1), time=T0)
+    # Written later, on a host whose clock lags an hour behind.
+    deactivated = envelope(
+        _versioned(ann, version=2, is_active=False), time=T0 - timedelta(hours=1)
+    )
+    async with session_factory.begin() as session:
+        for event in (active, deactivated):
+            await handle(session, event, now=T0)
+        recipient = await session.get(Recipient, ann)
+    assert recipient is not None
+    assert recipient.is_active is False
+
+
+async def test_a_lower_version_arriving_late_does_not_overwrite_a_higher_one(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()
+    newer = envelope(_versioned(ann, version=5, email="new@example.org"), time=T0)
+    older = envelope(
+        _versioned(ann, version=4, email="old@example.org"), time=T0 + timedelta(hours=1)
+    )
+    async with session_factory.begin() as session:
+        for event in (newer, older):
+            await handle(session, event, now=T0)
+        recipient = await session.get(Recipient, ann)
+    assert recipient is not None
+    assert recipient.email == "new@example.org"
