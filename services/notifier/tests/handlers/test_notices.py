@@ -367,3 +367,24 @@ async def test_a_lower_version_arriving_late_does_not_overwrite_a_higher_one(
         recipient = await session.get(Recipient, ann)
     assert recipient is not None
     assert recipient.email == "new@example.org"
+
+
+async def test_a_deleted_user_is_forgotten_and_nothing_more_is_emailed_to_them(
+    session_factory: SessionFactory,
+) -> None:
+    ann, bob = uuid.uuid4(), uuid.uuid4()
+    notice = NoticeSpec([ann, bob], remind_after_seconds=60)
+    deleted = _versioned(ann, version=2, is_active=False).model_copy(
+        update={"email": None, "deleted": True}
+    )
+    async with session_factory.begin() as session:
+        await _directory(session, ann, bob)
+        await _publish(session, notice)
+        await handle(session, envelope(deleted), now=T0)
+        recipient = await session.get(Recipient, ann)
+        state = _state(await _ledger(session), notice)
+    assert recipient is not None
+    assert (recipient.email, recipient.display_name, recipient.is_active) == (None, "", False)
+    assert state[(ann, "notice")] == ("cancelled", "recipient deleted")
+    assert state[(ann, "reminder")] == ("cancelled", "recipient deleted")
+    assert state[(bob, "notice")] == ("pending", None)
