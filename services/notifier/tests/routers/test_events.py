@@ -115,7 +115,8 @@ async def test_a_deletion_flows_through_the_router_and_cancels_what_is_pending(
         [delivery] = await session.scalars(select(Delivery))
         recipient = await session.get(Recipient, ann)
     assert (delivery.status, delivery.last_error) == ("cancelled", "recipient deleted")
-    assert recipient is not None and recipient.email is None
+    assert recipient is not None
+    assert recipient.email is None
     assert bus.dead == []
 
 
