@@ -73,3 +73,22 @@ class RecipientUpdatedV1(ContractModel):
     timezone: Annotated[NonEmptyText, Field(description="IANA time zone name, e.g. Europe/Vienna.")]
     locale: Annotated[NonEmptyText, Field(description="BCP 47 language tag, e.g. de-AT.")]
     is_active: Annotated[bool, Field(description="False once the account is deactivated.")]
+    # Optional (added after release): messages without them are still valid.
+    version: Annotated[
+        Annotated[int, Field(ge=1)] | None,
+        Field(
+            description=(
+                "The user's directory version, one higher with each change: the highest wins. "
+                "Null or absent: from a producer that predates it (the event time decides)."
+            )
+        ),
+    ] = None
+    deleted: Annotated[
+        bool,
+        Field(
+            description=(
+                "The user was deleted: forget their address and cancel what is pending for "
+                "them. Such an event also has no email and is not active."
+            )
+        ),
+    ] = False

@@ -25,10 +25,11 @@ class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
     ) -> None:
         # Edits made here reach the notifier like edits through the API.
         with transaction.atomic():
-            before = (
-                recipient_snapshot(User.objects.select_for_update().get(pk=obj.pk))
-                if change
-                else None
-            )
+            before = None
+            if change:
+                locked = User.objects.select_for_update().get(pk=obj.pk)
+                before = recipient_snapshot(locked)
+                # save() writes every field: not the version read before the lock.
+                obj.directory_version = locked.directory_version
             super().save_model(request, obj, form, change)
             recipient_changes_record(user=obj, before=before)

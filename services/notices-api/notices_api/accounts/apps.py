@@ -1,6 +1,23 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import pre_delete
+
+
+def _announce_deletion(sender: type, instance: Any, **kwargs: Any) -> None:
+    from notices_api.accounts.services import recipient_deletion_record
+
+    recipient_deletion_record(user=instance)
 
 
 class AccountsConfig(AppConfig):
     name = "notices_api.accounts"
     label = "accounts"
+
+    def ready(self) -> None:
+        # pre_delete, not a delete() override: QuerySet.delete (bulk, and the admin's
+        # delete action) never calls Model.delete, but sends this for every row, inside
+        # the deleting transaction.
+        pre_delete.connect(
+            _announce_deletion, sender=self.get_model("User"), dispatch_uid="recipient-deleted"
+        )

@@ -60,6 +60,9 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=150, blank=True)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     locale = models.CharField(max_length=16, default="en", validators=[validate_locale])
+    # Raised in the transaction of each change announced in recipient.updated (1: as
+    # created), so the notifier orders this user's events without trusting host clocks.
+    directory_version = models.PositiveIntegerField(default=1, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -1,4 +1,10 @@
-"""Writes on users. Every change the notifier must know about records ``recipient.updated``."""
+"""Writes on users. Every change the notifier must know about records ``recipient.updated``.
+
+Each such change but the creation raises the user's directory version in its own
+transaction, and the event carries it: the notifier keeps the highest. A deletion (of
+one user, in bulk, or in the admin: all go through ``pre_delete``) is the last version,
+marked ``deleted``.
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -7,7 +13,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from rest_framework.authtoken.models import Token
 
 from notices_api.accounts.models import PUBLISH_PERMISSION_CODENAME, User
@@ -25,14 +31,33 @@ def recipient_snapshot(user: User) -> RecipientUpdatedV1:
         timezone=user.timezone,
         locale=user.locale,
         is_active=user.is_active,
+        version=user.directory_version,
+    )
+
+
+def _directory_version_raise(user: User) -> None:
+    User.objects.filter(pk=user.pk).update(directory_version=F("directory_version") + 1)
+    user.directory_version = User.objects.values_list("directory_version", flat=True).get(
+        pk=user.pk
     )
 
 
 def recipient_changes_record(*, user: User, before: RecipientUpdatedV1 | None) -> None:
     """Record ``recipient.updated`` for a new user (``before`` None) or a changed one."""
-    after = recipient_snapshot(user)
-    if after != before:
-        outbox_event_record(data=after, aggregate_id=user.id)
+    if before is not None:
+        if recipient_snapshot(user) == before:  # the version is raised below, not yet
+            return
+        _directory_version_raise(user)
+    outbox_event_record(data=recipient_snapshot(user), aggregate_id=user.id)
+
+
+def recipient_deletion_record(*, user: User) -> None:
+    """Record the deletion of ``user``, in the transaction that deletes them."""
+    _directory_version_raise(user)
+    deleted = recipient_snapshot(user).model_copy(
+        update={"email": None, "display_name": "", "is_active": False, "deleted": True}
+    )
+    outbox_event_record(data=deleted, aggregate_id=user.id)
 
 
 def recipients_to_resync(*, since: datetime | None) -> QuerySet[User]:

@@ -329,3 +329,62 @@ async def test_an_older_update_arriving_late_creates_nothing(
         for event in (newer, older):
             await handle(session, event, now=T0)
         assert await _ledger(session) == []
+
+
+def _versioned(user: UUID, *, version: int, **options: object) -> RecipientUpdatedV1:
+    data = recipient_updated(user, **options)  # type: ignore[arg-type]
+    return data.model_copy(update={"version": version})
+
+
+async def test_the_higher_version_wins_over_a_newer_time_from_a_lagging_clock(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()
+    active = envelope(_versioned(ann, version=1), time=T0)
+    # Written later, on a host whose clock lags an hour behind.
+    deactivated = envelope(
+        _versioned(ann, version=2, is_active=False), time=T0 - timedelta(hours=1)
+    )
+    async with session_factory.begin() as session:
+        for event in (active, deactivated):
+            await handle(session, event, now=T0)
+        recipient = await session.get(Recipient, ann)
+    assert recipient is not None
+    assert recipient.is_active is False
+
+
+async def test_a_lower_version_arriving_late_does_not_overwrite_a_higher_one(
+    session_factory: SessionFactory,
+) -> None:
+    ann = uuid.uuid4()
+    newer = envelope(_versioned(ann, version=5, email="new@example.org"), time=T0)
+    older = envelope(
+        _versioned(ann, version=4, email="old@example.org"), time=T0 + timedelta(hours=1)
+    )
+    async with session_factory.begin() as session:
+        for event in (newer, older):
+            await handle(session, event, now=T0)
+        recipient = await session.get(Recipient, ann)
+    assert recipient is not None
+    assert recipient.email == "new@example.org"
+
+
+async def test_a_deleted_user_is_forgotten_and_nothing_more_is_emailed_to_them(
+    session_factory: SessionFactory,
+) -> None:
+    ann, bob = uuid.uuid4(), uuid.uuid4()
+    notice = NoticeSpec([ann, bob], remind_after_seconds=60)
+    deleted = _versioned(ann, version=2, is_active=False).model_copy(
+        update={"email": None, "deleted": True}
+    )
+    async with session_factory.begin() as session:
+        await _directory(session, ann, bob)
+        await _publish(session, notice)
+        await handle(session, envelope(deleted), now=T0)
+        recipient = await session.get(Recipient, ann)
+        state = _state(await _ledger(session), notice)
+    assert recipient is not None
+    assert (recipient.email, recipient.display_name, recipient.is_active) == (None, "", False)
+    assert state[(ann, "notice")] == ("cancelled", "recipient deleted")
+    assert state[(ann, "reminder")] == ("cancelled", "recipient deleted")
+    assert state[(bob, "notice")] == ("pending", None)

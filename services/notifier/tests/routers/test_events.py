@@ -100,6 +100,26 @@ async def test_an_event_delivered_three_times_is_handled_once(
     assert bus.dead == []
 
 
+async def test_a_deletion_flows_through_the_router_and_cancels_what_is_pending(
+    bus: Bus, session_factory: SessionFactory
+) -> None:
+    ann = uuid.uuid4()
+    await bus.publish(wire_bytes(envelope(recipient_updated(ann))))
+    await bus.publish(wire_bytes(envelope(NoticeSpec([ann]).published())))
+    gone = recipient_updated(ann, is_active=False).model_copy(
+        update={"email": None, "version": 2, "deleted": True}
+    )
+    await bus.publish(wire_bytes(envelope(gone)))
+
+    async with session_factory() as session:
+        [delivery] = await session.scalars(select(Delivery))
+        recipient = await session.get(Recipient, ann)
+    assert (delivery.status, delivery.last_error) == ("cancelled", "recipient deleted")
+    assert recipient is not None
+    assert recipient.email is None
+    assert bus.dead == []
+
+
 async def test_an_event_whose_content_type_faststream_would_decode_is_handled(
     bus: Bus, session_factory: SessionFactory
 ) -> None:

@@ -29,3 +29,13 @@ def test_admin_edit_of_a_delivery_field_records_recipient_updated(admin_client, 
     latest = events_of(RECIPIENT_UPDATED_V1)
     assert len(latest) == before + 1
     assert latest[-1].envelope["data"]["email"] == "bob@new.example.org"
+
+
+def test_the_admins_delete_action_records_a_deletion_for_each_user(admin_client, recipient):
+    response = admin_client.post(
+        "/admin/accounts/user/",
+        {"action": "delete_selected", "_selected_action": [str(recipient.pk)], "post": "yes"},
+    )
+    assert response.status_code == 302, response.content
+    deletions = [e for e in events_of(RECIPIENT_UPDATED_V1) if e.envelope["data"]["deleted"]]
+    assert [e.aggregate_id for e in deletions] == [str(recipient.id)]

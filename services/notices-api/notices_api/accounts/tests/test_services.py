@@ -29,6 +29,8 @@ def test_creating_a_user_records_recipient_updated():
         "timezone": "UTC",
         "locale": "en",
         "is_active": True,
+        "version": 1,
+        "deleted": False,
     }
     assert not user.has_usable_password()
     assert not user.is_publisher
@@ -62,6 +64,7 @@ def test_profile_changes_record_an_event_and_no_change_records_none(recipient):
         ("Europe/Berlin", True),
         ("Europe/Berlin", False),
     ]
+    assert [e.envelope["data"]["version"] for e in events] == [1, 2, 3]
     for event in events:
         assert_valid_message(event, RECIPIENT_UPDATED_V1)
 
@@ -78,3 +81,35 @@ def test_invalid_profile_values_are_rejected(recipient):
 def test_usernames_are_unique(recipient):
     with pytest.raises(ValidationError):
         user_create(username=recipient.username, email="other@example.org")
+
+
+def _deletions() -> dict[str, dict[str, object]]:
+    return {
+        event.aggregate_id: event.envelope["data"]
+        for event in events_of(RECIPIENT_UPDATED_V1)
+        if event.envelope["data"]["deleted"]
+    }
+
+
+def test_deleting_a_user_records_a_deletion_after_its_last_version(recipient):
+    user_set_active(user=recipient, is_active=False)
+    recipient.delete()
+
+    [event] = [e for e in events_of(RECIPIENT_UPDATED_V1) if e.envelope["data"]["deleted"]]
+    assert_valid_message(event, RECIPIENT_UPDATED_V1)
+    assert event.envelope["data"] | {"user_id": None} == {
+        "user_id": None,
+        "email": None,
+        "display_name": "",
+        "timezone": "UTC",
+        "locale": "en",
+        "is_active": False,
+        "version": 3,
+        "deleted": True,
+    }
+
+
+def test_a_bulk_delete_records_a_deletion_for_each_user(recipient, outsider):
+    User.objects.filter(pk__in=[recipient.pk, outsider.pk]).delete()
+
+    assert set(_deletions()) == {str(recipient.id), str(outsider.id)}

@@ -1,6 +1,11 @@
 """recipient.updated: the local directory of where each user can be reached.
 
-The newest update of a user wins whatever order they arrive in. A user who becomes
+The newest update of a user wins whatever order they arrive in: the one with the
+highest directory version, which the producer raises with each change of the user in
+the same transaction; between events of which one has no version (from a producer that
+predates versions) the later event time, which is the producing host's clock.
+An update marked ``deleted`` erases the address and cancels what is pending for the
+user. A user who becomes
 reachable by email (new with an address and active, gains an address, or becomes
 active) gets every live notice whose frozen audience holds them: events of different
 aggregates are not ordered, so the notice.published that names them may have come
@@ -9,16 +14,17 @@ first and found no way to email them.
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Table, select
+from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notices_contracts import RecipientUpdatedV1
 from notifier.handlers.context import EventContext, Received
 from notifier.handlers.notices import lock_audiences
 from notifier.ledger import creation, facts
+from notifier.ledger.cancel import cancel_for_recipients_deleted
 from notifier.ledger.creation import LedgerChange
 from notifier.ledger.rules import RecipientFacts, reachable_by_email
 from notifier.store.models import Notice, NoticeAudience, Recipient
@@ -41,25 +47,36 @@ async def handle_recipient_updated(
         index_elements=["user_id"],
         set_={
             name: statement.excluded[name]
-            for name in ("email", "display_name", "timezone", "locale", "is_active", "source_time")
+            for name in (
+                "email",
+                "display_name",
+                "timezone",
+                "locale",
+                "is_active",
+                "source_time",
+                "directory_version",
+            )
         },
-        where=_RECIPIENTS.c.source_time <= statement.excluded.source_time,
+        where=_is_not_older(statement.excluded),
     )
     await session.execute(
         statement,
         [
             {
                 "user_id": event.data.user_id,
-                "email": event.data.email,
-                "display_name": event.data.display_name,
+                "email": None if event.data.deleted else event.data.email,
+                "display_name": "" if event.data.deleted else event.data.display_name,
                 "timezone": event.data.timezone,
                 "locale": event.data.locale,
-                "is_active": event.data.is_active,
+                "is_active": event.data.is_active and not event.data.deleted,
                 "source_time": event.context.time,
+                "directory_version": event.data.version,
             }
             for event in events
         ],
     )
+    deleted = [event.data.user_id for event in events if event.data.deleted]
+    cancelled = await cancel_for_recipients_deleted(session, user_ids=deleted, now=now)
     after = await facts.recipients(session, user_ids)
     latecomers = {
         user_id
@@ -67,12 +84,25 @@ async def handle_recipient_updated(
         if reachable_by_email(after.get(user_id)) and not reachable_by_email(before.get(user_id))
     }
     if not latecomers:
-        return LedgerChange()
+        return LedgerChange(cancelled=cancelled)
     context_of = {event.data.user_id: event.context for event in events}
     return LedgerChange(
+        cancelled=cancelled,
         created=await _deliver_to_latecomers(
             session, latecomers=latecomers, after=after, context_of=context_of, now=now
-        )
+        ),
+    )
+
+
+def _is_not_older(incoming: Any) -> ColumnElement[bool]:
+    """The stored update is not newer than ``incoming`` (the excluded row)."""
+    stored = _RECIPIENTS.c
+    both_versioned = and_(
+        stored.directory_version.is_not(None), incoming.directory_version.is_not(None)
+    )
+    return or_(
+        and_(both_versioned, stored.directory_version <= incoming.directory_version),
+        and_(~both_versioned, stored.source_time <= incoming.source_time),
     )
 
 

@@ -26,6 +26,7 @@ class CancelReason(StrEnum):
     UNREACHABLE = "recipient unreachable"  # no address, or the user is inactive
     OPTED_OUT = "opted out"  # of this category on this channel
     ENDPOINT_DELETED = "endpoint deleted"
+    RECIPIENT_DELETED = "recipient deleted"  # the user no longer exists upstream
 
 
 _DELIVERIES = cast(Table, Delivery.__table__)
@@ -82,5 +83,20 @@ async def cancel_for_endpoint_deleted(
         _DELIVERIES.c.channel == Channel.WEBHOOK.value,
         _DELIVERIES.c.target_id == endpoint_id,
         reason=CancelReason.ENDPOINT_DELETED,
+        now=now,
+    )
+
+
+async def cancel_for_recipients_deleted(
+    session: AsyncSession, *, user_ids: list[UUID], now: datetime
+) -> int:
+    """A deleted user is emailed nothing more, not even what was already owed."""
+    if not user_ids:
+        return 0
+    return await _cancel_pending(
+        session,
+        _DELIVERIES.c.channel == Channel.EMAIL.value,
+        _DELIVERIES.c.target_id.in_(user_ids),
+        reason=CancelReason.RECIPIENT_DELETED,
         now=now,
     )

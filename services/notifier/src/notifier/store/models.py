@@ -98,8 +98,10 @@ class Recipient(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(35))
     is_active: Mapped[bool] = mapped_column(Boolean)
-    # The newest recipient.updated wins, whatever order they arrive in.
+    # The newest recipient.updated wins, whatever order they arrive in: the highest
+    # directory version, or the event time for events from a producer without versions.
     source_time: Mapped[datetime]
+    directory_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Preferences(Base):
