@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import DatabaseError
 
+from notices_api.core import metrics
 from notices_api.outbox.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +67,38 @@ def test_metrics_report_the_outbox_backlog(client, published):
     body = client.get("/metrics").content.decode()
     assert sample(body, "notices_api_outbox_pending_events") == 0
     assert sample(body, "notices_api_outbox_oldest_pending_age_seconds") == 0
+
+
+def test_scrapes_within_the_cache_age_query_the_database_once(
+    client, settings, monkeypatch, django_assert_num_queries
+):
+    settings.NOTICES_METRICS_CACHE_SECONDS = 15
+    now = [1e12]  # far past any read an earlier test cached
+    monkeypatch.setattr(metrics.OUTBOX_BACKLOG, "clock", lambda: now[0])
+    with django_assert_num_queries(1):
+        first = client.get("/metrics").content.decode()
+        now[0] += 14
+        second = client.get("/metrics").content.decode()
+    name = "notices_api_outbox_pending_events"
+    assert sample(first, name) == sample(second, name) is not None
+    now[0] += 1
+    with django_assert_num_queries(1):
+        client.get("/metrics")
+
+
+METRICS_TOKEN = "metrics-token-for-tests-only-0123456789abcdef"
+
+
+def test_metrics_ask_for_their_token_when_one_is_set(client, settings):
+    settings.NOTICES_METRICS_TOKEN = METRICS_TOKEN
+    refused = [
+        client.get("/metrics"),
+        client.get("/metrics", headers={"Authorization": "Bearer wrong"}),
+        client.get("/metrics", headers={"Authorization": "Bearer é"}),
+    ]
+    for response in refused:
+        assert response.status_code == 401
+        assert response["Content-Type"] == "application/problem+json"
+        assert response["WWW-Authenticate"] == "Bearer"
+    allowed = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert allowed.status_code == 200
