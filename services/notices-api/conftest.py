@@ -78,8 +78,8 @@ def client_for() -> Callable[[User], APIClient]:
 
 @pytest.fixture
 def group(publisher: User, recipient: User) -> RecipientGroup:
-    readers = group_create(name="Readers", created_by=publisher)
-    group_members_add(group=readers, users=[recipient])
+    readers = group_create(name="Readers", owner=publisher)
+    group_members_add(group=readers, actor=publisher, users=[recipient])
     return readers
 
 

@@ -104,6 +104,11 @@ LOGOUT_REDIRECT_URL = "web:login"
 # Public base URL of the API, used for links carried in events (notice.published url).
 PUBLIC_BASE_URL = os.environ.get("NOTICES_PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
 
+# /metrics recomputes its database gauges at most once per window per process; with a
+# token set, it asks for it as a bearer token (docs/security-api.md).
+NOTICES_METRICS_CACHE_SECONDS = float(os.environ.get("NOTICES_METRICS_CACHE_SECONDS", "15"))
+NOTICES_METRICS_TOKEN = os.environ.get("NOTICES_METRICS_TOKEN", "")
+
 # The publisher console reads delivery state from the notifier's HTTP API, server-side.
 NOTIFIER_API_URL = os.environ.get("NOTIFIER_API_URL", "http://localhost:8001").rstrip("/")
 NOTIFIER_API_TOKEN = os.environ.get("NOTIFIER_API_TOKEN", "")

@@ -143,8 +143,8 @@ class GroupForm(forms.Form):
     def save(self, *, actor: User, group: RecipientGroup | None = None) -> RecipientGroup | None:
         try:
             if group is None:
-                return group_create(created_by=actor, **self.cleaned_data)
-            return group_update(group=group, **self.cleaned_data)
+                return group_create(owner=actor, **self.cleaned_data)
+            return group_update(group=group, actor=actor, **self.cleaned_data)
         except ValidationError as error:
             self.add_error(None, error)
             return None
@@ -160,5 +160,5 @@ class GroupMembersForm(forms.Form):
         assert isinstance(field, UserChoice)
         field.queryset = user_list().exclude(pk__in=group_members(group=group)).order_by("username")
 
-    def save(self) -> None:
-        group_members_add(group=self.group, users=self.cleaned_data["users"])
+    def save(self, *, actor: User) -> None:
+        group_members_add(group=self.group, actor=actor, users=self.cleaned_data["users"])

@@ -30,8 +30,9 @@ from notices_api.console.selectors import (
 )
 from notices_api.core.exceptions import ApplicationError, NotFoundError
 from notices_api.core.permissions import may_publish
+from notices_api.groups.models import RecipientGroup
 from notices_api.groups.selectors import group_get, group_list, group_members
-from notices_api.groups.services import group_member_remove
+from notices_api.groups.services import group_member_remove, may_manage_group
 from notices_api.notices.models import Notice
 from notices_api.notices.selectors import audience_users
 from notices_api.notices.services import notice_archive, notice_publish
@@ -212,6 +213,11 @@ def groups(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _ensure_may_manage(request: HttpRequest, group: RecipientGroup) -> None:
+    if not may_manage_group(user=_publisher(request), group=group):
+        raise PermissionDenied("Only the owner of a group can change it.")
+
+
 @publisher_only
 def group_detail(request: HttpRequest, group_id: UUID) -> HttpResponse:
     group = group_get(group_id=group_id)
@@ -221,12 +227,13 @@ def group_detail(request: HttpRequest, group_id: UUID) -> HttpResponse:
     )
     add = GroupMembersForm(request.POST if "add" in request.POST else None, group=group)
     if request.method == "POST":
+        _ensure_may_manage(request, group)
         renamed = rename.is_bound and rename.is_valid()
         if renamed and rename.save(actor=_publisher(request), group=group) is not None:
             messages.success(request, "Group saved.")
             return redirect("console:group", group_id=group.id)
         if add.is_bound and add.is_valid():
-            add.save()
+            add.save(actor=_publisher(request))
             messages.success(request, "Members added.")
             return redirect("console:group", group_id=group.id)
     return render(
@@ -237,6 +244,7 @@ def group_detail(request: HttpRequest, group_id: UUID) -> HttpResponse:
             "members": group_members(group=group).order_by("username"),
             "rename": rename,
             "add": add,
+            "may_manage": may_manage_group(user=_publisher(request), group=group),
             "section": "groups",
         },
     )
@@ -246,7 +254,8 @@ def group_detail(request: HttpRequest, group_id: UUID) -> HttpResponse:
 @publisher_only
 def group_member_remove_view(request: HttpRequest, group_id: UUID, user_id: UUID) -> HttpResponse:
     group = group_get(group_id=group_id)
+    _ensure_may_manage(request, group)
     member = get_object_or_404(group_members(group=group), pk=user_id)
-    group_member_remove(group=group, user=member)
+    group_member_remove(group=group, actor=_publisher(request), user=member)
     messages.success(request, f"{member.username} removed.")
     return redirect("console:group", group_id=group.id)

@@ -4,10 +4,13 @@ The backlog is read from the database at scrape time, so every API replica
 reports the same shared figure; alert on it rather than on per-process counters.
 """
 
+import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import structlog
+from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse
@@ -59,16 +62,32 @@ class RequestMetricsMiddleware:
 
 
 class OutboxBacklogCollector(Collector):
-    """Pending outbox rows and the age of the oldest one, queried on each scrape."""
+    """Pending outbox rows and the age of the oldest one, queried at most once per
+    NOTICES_METRICS_CACHE_SECONDS, so the scrape rate cannot set the database load."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._pending: dict[str, Any] | None = None
+        self._read_at = 0.0
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         yield from self._families()
 
+    def _read_pending(self) -> dict[str, Any]:
+        # Concurrent scrapes wait for the one query under way rather than each sending one.
+        with self._lock:
+            age = self.clock() - self._read_at
+            if self._pending is None or age >= settings.NOTICES_METRICS_CACHE_SECONDS:
+                self._pending = OutboxEvent.objects.pending().aggregate(
+                    count=Count("id"), oldest=Min("created_at")
+                )
+                self._read_at = self.clock()
+            return self._pending
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            pending = OutboxEvent.objects.pending().aggregate(
-                count=Count("id"), oldest=Min("created_at")
-            )
+            pending = self._read_pending()
         except DatabaseError as error:
             # /metrics stays up without its database; /readyz reports the outage.
             logger.warning("outbox_metrics_unavailable", error=str(error))
@@ -95,4 +114,5 @@ class OutboxBacklogCollector(Collector):
         )
 
 
-REGISTRY.register(OutboxBacklogCollector())
+OUTBOX_BACKLOG = OutboxBacklogCollector()
+REGISTRY.register(OUTBOX_BACKLOG)

@@ -1,12 +1,16 @@
 """Request id and W3C trace context of the work in progress, carried into outbox events.
 
-Bound in contextvars by the HTTP middleware (or a command), read by the outbox
-when it writes an event, so the same ids reach the relay and the notifier.
+Bound in contextvars by the HTTP middleware (or a command, with unit_of_work), read
+by the outbox when it writes an event, so the same ids reach the relay and the notifier.
+An event written with nothing bound (shell, a command without unit_of_work) gets a
+fresh context of its own.
 """
 
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -61,3 +65,18 @@ def deactivate() -> None:
 
 def current_trace_context() -> TraceContext | None:
     return _current.get()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[TraceContext]:
+    """Everything in the block shares one trace: the bound one, else a fresh one for the block."""
+    bound = current_trace_context()
+    if bound is not None:
+        yield bound
+        return
+    context = new_trace_context()
+    activate(context)
+    try:
+        yield context
+    finally:
+        deactivate()

@@ -1,5 +1,6 @@
 """Probes, metrics, and Django's error handlers (which answer with problem details)."""
 
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -56,6 +57,11 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 @_get_only
 def metrics(request: HttpRequest) -> HttpResponse:
+    token = settings.NOTICES_METRICS_TOKEN
+    if token and not _bears_token(request, token):
+        response = problem_response(request, status=401, detail="This needs the metrics token.")
+        response["WWW-Authenticate"] = "Bearer"
+        return response
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -75,6 +81,12 @@ class BenchBaselineView(APIView):
 
     def get(self, request: Request) -> Response:
         return Response({"status": "ok"})
+
+
+def _bears_token(request: HttpRequest, token: str) -> bool:
+    sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    # Bytes, not str: compare_digest raises on non-ASCII text.
+    return hmac.compare_digest(sent.encode(), token.encode())
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

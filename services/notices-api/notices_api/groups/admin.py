@@ -5,6 +5,6 @@ from notices_api.groups.models import RecipientGroup
 
 @admin.register(RecipientGroup)
 class RecipientGroupAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "description", "created_at")
+    list_display = ("name", "description", "owner", "created_at")
     search_fields = ("name",)
     filter_horizontal = ("members",)

@@ -61,7 +61,7 @@ class GroupListApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
-        group = group_create(**serializer.validated_data, created_by=request_user(request))
+        group = group_create(**serializer.validated_data, owner=request_user(request))
         return Response(
             GroupOutput(group_get(group_id=group.id)).data, status=status.HTTP_201_CREATED
         )
@@ -83,12 +83,12 @@ class GroupDetailApi(APIView):
         group = group_get(group_id=group_id)
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
-        group_update(group=group, **serializer.validated_data)
+        group_update(group=group, actor=request_user(request), **serializer.validated_data)
         return Response(GroupOutput(group_get(group_id=group_id)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, group_id: UUID) -> Response:
-        group_delete(group=group_get(group_id=group_id))
+        group_delete(group=group_get(group_id=group_id), actor=request_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -117,7 +117,7 @@ class GroupMemberListApi(APIView):
         users = active_users_by_ids(
             user_ids=serializer.validated_data["user_ids"], field="user_ids"
         )
-        group_members_add(group=group, users=users)
+        group_members_add(group=group, actor=request_user(request), users=users)
         return Response(GroupOutput(group_get(group_id=group_id)).data)
 
 
@@ -128,5 +128,5 @@ class GroupMemberDetailApi(APIView):
     def delete(self, request: Request, group_id: UUID, user_id: UUID) -> Response:
         group = group_get(group_id=group_id)
         member = get_object_or_404(group_members(group=group), pk=user_id)
-        group_member_remove(group=group, user=member)
+        group_member_remove(group=group, actor=request_user(request), user=member)
         return Response(status=status.HTTP_204_NO_CONTENT)

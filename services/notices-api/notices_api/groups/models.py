@@ -3,6 +3,9 @@ from django.db import models
 from django.db.models import Count
 from uuid6 import uuid7
 
+MANAGE_ALL_GROUPS_CODENAME = "manage_all_groups"
+MANAGE_ALL_GROUPS_PERMISSION = f"groups.{MANAGE_ALL_GROUPS_CODENAME}"
+
 
 class RecipientGroupQuerySet(models.QuerySet["RecipientGroup"]):
     def with_member_count(self) -> "RecipientGroupQuerySet":
@@ -21,8 +24,14 @@ class RecipientGroup(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="recipient_groups", blank=True
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    # The publisher who created the group manages it; without an owner (creator deleted)
+    # only holders of manage_all_groups may. Every publisher may still address any group.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -31,6 +40,7 @@ class RecipientGroup(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [(MANAGE_ALL_GROUPS_CODENAME, "Can rename, delete and change any group")]
 
     def __str__(self) -> str:
         return self.name

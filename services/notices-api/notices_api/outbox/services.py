@@ -8,7 +8,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 from uuid6 import uuid7
 
-from notices_api.core.tracecontext import current_trace_context
+from notices_api.core.tracecontext import current_trace_context, new_trace_context
 from notices_api.outbox.models import (
     NextOutboxPosition,
     OutboxEvent,
@@ -40,14 +40,15 @@ def outbox_event_record(
     spec = spec_for_data(data)
     event_id = uuid7()
     now = timezone.now()
-    trace = current_trace_context()
+    # Nothing bound means no request or command gave this write a unit of work: it is one.
+    trace = current_trace_context() or new_trace_context()
     envelope = build_event(
         event_id=event_id,
         subject=str(aggregate_id),
         time=occurred_at or now,
         data=data,
-        traceparent=trace.traceparent if trace else None,
-        correlationid=trace.request_id if trace else None,
+        traceparent=trace.traceparent,
+        correlationid=trace.request_id,
     )
     partition = partition_for(str(aggregate_id), settings.OUTBOX_PARTITIONS)
     event = OutboxEvent.objects.create(
@@ -58,9 +59,7 @@ def outbox_event_record(
         aggregate_id=str(aggregate_id),
         event_type=spec.type,
         envelope=envelope.to_json_dict(),
-        headers=(
-            {"correlation_id": trace.request_id, "traceparent": trace.traceparent} if trace else {}
-        ),
+        headers={"correlation_id": trace.request_id, "traceparent": trace.traceparent},
         created_at=now,
         next_attempt_at=now,
     )

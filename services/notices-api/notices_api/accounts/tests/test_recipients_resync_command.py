@@ -62,3 +62,16 @@ def test_progress_bar_only_when_asked_off_a_terminal(make_user):
     assert quiet.getvalue() == ""
     assert "recipients" in shown.getvalue()
     assert "100%" in shown.getvalue()
+
+
+def test_the_events_of_one_run_share_a_trace_and_a_correlation_id(make_user):
+    for i in range(3):
+        make_user(f"traced{i}")
+    before = last_position()
+
+    call_command("recipients_resync", stdout=StringIO())
+
+    headers = OutboxEvent.objects.filter(position__gt=before).values_list("headers", flat=True)
+    assert len(headers) == 3
+    assert len({(h["correlation_id"], h["traceparent"]) for h in headers}) == 1
+    assert all(h["correlation_id"] for h in headers)

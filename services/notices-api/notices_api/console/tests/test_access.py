@@ -77,7 +77,7 @@ def test_the_audience_count_resolves_groups_and_people_once_each(
 ):
     dave = make_user("dave")
     gone = make_user("gone")
-    group_members_add(group=group, users=[gone, dave])
+    group_members_add(group=group, actor=publisher, users=[gone, dave])
     user_set_active(user=gone, is_active=False)
     client = _signed_in(publisher)
     url = reverse("console:audience-count")
@@ -85,3 +85,17 @@ def test_the_audience_count_resolves_groups_and_people_once_each(
     assert response.status_code == 200
     assert b'<strong class="audience-number">2</strong> people' in response.content
     assert b">0</strong> people" in client.get(url).content
+
+
+def test_another_publishers_group_cannot_be_changed(other_publisher, group, recipient):
+    client = _signed_in(other_publisher)
+    page = reverse("console:group", kwargs={"group_id": group.id})
+    assert client.get(page).status_code == 200
+    assert client.post(page, {"rename": "1", "name": "Mine now"}).status_code == 403
+    assert client.post(page, {"add": "1", "users": [other_publisher.id]}).status_code == 403
+    remove = reverse(
+        "console:group-member-remove", kwargs={"group_id": group.id, "user_id": recipient.id}
+    )
+    assert client.post(remove).status_code == 403
+    group.refresh_from_db()
+    assert (group.name, list(group.members.all())) == ("Readers", [recipient])

@@ -4,6 +4,7 @@ import pytest
 from django.db import DatabaseError
 from rest_framework.test import APIClient
 
+from notices_api.core import metrics
 from notices_api.outbox.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +80,38 @@ def test_the_bench_baseline_endpoint_answers_a_constant_to_a_token(client_for, r
     settings.BENCH_BASELINE_ENDPOINT = True
     assert client_for(recipient).get("/api/v1/bench/baseline/").json() == {"status": "ok"}
     assert APIClient().get("/api/v1/bench/baseline/").status_code == 401
+
+
+def test_scrapes_within_the_cache_age_query_the_database_once(
+    client, settings, monkeypatch, django_assert_num_queries
+):
+    settings.NOTICES_METRICS_CACHE_SECONDS = 15
+    now = [1e12]  # far past any read an earlier test cached
+    monkeypatch.setattr(metrics.OUTBOX_BACKLOG, "clock", lambda: now[0])
+    with django_assert_num_queries(1):
+        first = client.get("/metrics").content.decode()
+        now[0] += 14
+        second = client.get("/metrics").content.decode()
+    name = "notices_api_outbox_pending_events"
+    assert sample(first, name) == sample(second, name) is not None
+    now[0] += 1
+    with django_assert_num_queries(1):
+        client.get("/metrics")
+
+
+METRICS_TOKEN = "metrics-token-for-tests-only-0123456789abcdef"
+
+
+def test_metrics_ask_for_their_token_when_one_is_set(client, settings):
+    settings.NOTICES_METRICS_TOKEN = METRICS_TOKEN
+    refused = [
+        client.get("/metrics"),
+        client.get("/metrics", headers={"Authorization": "Bearer wrong"}),
+        client.get("/metrics", headers={"Authorization": "Bearer é"}),
+    ]
+    for response in refused:
+        assert response.status_code == 401
+        assert response["Content-Type"] == "application/problem+json"
+        assert response["WWW-Authenticate"] == "Bearer"
+    allowed = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert allowed.status_code == 200

@@ -1,4 +1,9 @@
+from collections.abc import Callable
+
 import pytest
+from django.contrib.auth.models import Permission
+
+from notices_api.accounts.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +56,47 @@ def test_recipients_cannot_see_groups(client_for, recipient, group):
     api = client_for(recipient)
     assert api.get(GROUPS).status_code == 403
     assert api.get(f"{GROUPS}{group.id}/").status_code == 403
+
+
+def _manager_of_all_groups(make_user: Callable[..., User]) -> User:
+    manager = make_user("maria", publisher=True)
+    manager.user_permissions.add(Permission.objects.get(codename="manage_all_groups"))
+    return type(manager).objects.get(pk=manager.pk)  # a fresh instance: no cached permissions
+
+
+def test_another_publisher_may_not_change_a_group(client_for, other_publisher, group, recipient):
+    api = client_for(other_publisher)
+    url = f"{GROUPS}{group.id}/"
+    refusals = [
+        api.patch(url, {"name": "Mine now"}, format="json"),
+        api.post(f"{url}members/", {"user_ids": [str(other_publisher.id)]}, format="json"),
+        api.delete(f"{url}members/{recipient.id}/"),
+        api.delete(url),
+    ]
+    for response in refusals:
+        assert response.status_code == 403
+        assert response["Content-Type"].startswith("application/problem+json")
+    group.refresh_from_db()
+    assert (group.name, list(group.members.all())) == ("Readers", [recipient])
+    # Reading and addressing a group stays open to every publisher.
+    assert api.get(url).status_code == 200
+    assert api.get(f"{url}members/").status_code == 200
+
+
+def test_a_manager_of_all_groups_may_change_any_group(client_for, make_user, group, recipient):
+    api = client_for(_manager_of_all_groups(make_user))
+    url = f"{GROUPS}{group.id}/"
+    assert api.patch(url, {"name": "Renamed"}, format="json").status_code == 200
+    assert api.delete(f"{url}members/{recipient.id}/").status_code == 204
+    assert api.delete(url).status_code == 204
+
+
+def test_a_group_without_owner_is_managed_only_by_managers_of_all_groups(
+    client_for, publisher, make_user, group
+):
+    group.owner = None
+    group.save()
+    url = f"{GROUPS}{group.id}/"
+    assert client_for(publisher).patch(url, {"name": "Ours"}, format="json").status_code == 403
+    manager = client_for(_manager_of_all_groups(make_user))
+    assert manager.patch(url, {"name": "Ours"}, format="json").status_code == 200

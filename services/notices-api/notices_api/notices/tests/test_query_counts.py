@@ -22,8 +22,8 @@ def _queries(client, url: str) -> int:
 def _grown(make_user, publisher, recipient, *, notices: int, readers: int):
     """``notices`` published to ``recipient`` and ``readers`` more users, half of them read."""
     users = [make_user() for _ in range(readers)]
-    group = group_create(name=f"group {make_user().username}", created_by=publisher)
-    group_members_add(group=group, users=[recipient, *users])
+    group = group_create(name=f"group {make_user().username}", owner=publisher)
+    group_members_add(group=group, actor=publisher, users=[recipient, *users])
     last = None
     for i in range(notices):
         draft = notice_draft_create(

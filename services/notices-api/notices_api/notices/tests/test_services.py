@@ -37,8 +37,8 @@ def test_publish_freezes_the_audience_and_records_one_valid_event(
     settings.PUBLIC_BASE_URL = "https://notices.example.org"
     member = make_user("member")
     inactive_member = user_set_active(user=make_user("gone"), is_active=False)
-    staff = group_create(name="Staff", created_by=publisher)
-    group_members_add(group=staff, users=[member, recipient, inactive_member])
+    staff = group_create(name="Staff", owner=publisher)
+    group_members_add(group=staff, actor=publisher, users=[member, recipient, inactive_member])
     draft = notice_draft_create(
         author=publisher,
         title="Fire drill",
@@ -71,7 +71,7 @@ def test_publish_freezes_the_audience_and_records_one_valid_event(
     assert len(data["summary"]) <= 200
 
     # Joining the group later does not change who received the notice.
-    group_members_add(group=staff, users=[make_user("late")])
+    group_members_add(group=staff, actor=publisher, users=[make_user("late")])
     assert NoticeRecipient.objects.filter(notice=notice).count() == 2
 
 

@@ -1,5 +1,6 @@
 """The outbox guarantee: events live and die with the transaction that wrote them."""
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -89,3 +90,33 @@ def test_the_request_trace_context_travels_in_headers_and_envelope() -> None:
     assert stored.headers == {"correlation_id": "req-42", "traceparent": context.traceparent}
     assert stored.envelope["correlationid"] == "req-42"
     assert stored.envelope["traceparent"] == context.traceparent
+
+
+TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_written_outside_a_request_carries_a_fresh_trace_context() -> None:
+    first_id, second_id = uuid.uuid4(), uuid.uuid4()
+    with transaction.atomic():
+        first = outbox_event_record(data=_archived(first_id), aggregate_id=first_id)
+    with transaction.atomic():
+        second = outbox_event_record(data=_archived(second_id), aggregate_id=second_id)
+
+    rows = OutboxEvent.objects.filter(id__in=[first.id, second.id])
+    for stored in rows:
+        assert TRACEPARENT.match(stored.headers["traceparent"])
+        assert stored.headers["correlation_id"]
+        assert stored.envelope["traceparent"] == stored.headers["traceparent"]
+        assert stored.envelope["correlationid"] == stored.headers["correlation_id"]
+    # Unrelated writes are unrelated units of work: they share no trace.
+    assert len({stored.headers["traceparent"][3:35] for stored in rows}) == 2
+    assert tracecontext.current_trace_context() is None
+
+
+def test_a_unit_of_work_binds_one_context_only_when_none_is_bound() -> None:
+    with tracecontext.unit_of_work() as outer:
+        assert tracecontext.current_trace_context() == outer
+        with tracecontext.unit_of_work() as inner:
+            assert inner == outer
+    assert tracecontext.current_trace_context() is None

@@ -8,6 +8,7 @@ from django.utils.dateparse import parse_datetime
 
 from notices_api.accounts.services import recipients_resync, recipients_to_resync
 from notices_api.core.progress import progress_bar
+from notices_api.core.tracecontext import unit_of_work
 
 
 def aware_datetime(value: str) -> datetime:
@@ -46,8 +47,12 @@ class Command(BaseCommand):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         users = recipients_to_resync(since=since)
-        with progress_bar(
-            description="recipients", total=users.count(), stream=self.stderr, forced=progress
-        ) as advance:
+        # One run is one unit of work: its events share a trace and a correlation id.
+        with (
+            unit_of_work(),
+            progress_bar(
+                description="recipients", total=users.count(), stream=self.stderr, forced=progress
+            ) as advance,
+        ):
             recorded = recipients_resync(users=users, batch_size=batch_size, on_batch=advance)
         self.stdout.write(f"recorded recipient.updated for {recorded} user(s)")
