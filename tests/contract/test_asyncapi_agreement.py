@@ -29,7 +29,10 @@ def committed() -> set[tuple[str, str]]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'notifier.sqlite3'}")
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'notifier.sqlite3'}",
+        api_token="contract-test-token-0123456789abcdef",  # a process with the api role needs one
+    )
 
 
 def generated_document(settings: Settings) -> dict[str, Any]:
