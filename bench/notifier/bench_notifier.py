@@ -197,13 +197,8 @@ async def _publish(amqp_url: str, exchange_name: str, event: Any) -> None:
         exchange = await channel.declare_exchange(exchange_name, "topic", durable=True)
         props = amqp_properties(event)
         await exchange.publish(
-            aio_pika.Message(
-                event.model_dump_json().encode(),
-                message_id=props.message_id,
-                type=props.type,
-                content_type=props.content_type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                user_id=connection.url.user or "guest",  # the notifier trusts its producer's
+            baselines.persistent_message(
+                event.model_dump_json().encode(), props, user_id=baselines.broker_user(amqp_url)
             ),
             routing_key=props.routing_key,
         )

@@ -179,10 +179,13 @@ def seed_http_world(
     recipients, receipts = [], []
     for notice in published:
         for user in rng.sample(people, audience):
-            recipients.append(NoticeRecipient(notice=notice, user=user))
+            read_at = now if rng.random() < read_share else None
+            recipients.append(
+                NoticeRecipient(notice=notice, user=user, read_at=read_at, **notice.inbox_fields())
+            )
             visible[user.id].append(notice.id)
-            if rng.random() < read_share:
-                receipts.append(ReadReceipt(notice=notice, user=user, read_at=now))
+            if read_at:
+                receipts.append(ReadReceipt(notice=notice, user=user, read_at=read_at))
     NoticeRecipient.objects.bulk_create(recipients, batch_size=5000)
     ReadReceipt.objects.bulk_create(receipts, batch_size=5000)
     token_of = {token.user_id: token.key for token in tokens}
