@@ -41,7 +41,8 @@ class Bus:
 
 
 def _bus(session_factory: Any, clock: FakeClock) -> Bus:
-    topology = build_topology(Settings(NOTIFIER_QUEUE=f"unit.{uuid.uuid4().hex[:8]}"))
+    settings = Settings(NOTIFIER_QUEUE=f"unit.{uuid.uuid4().hex[:8]}")
+    topology = build_topology(settings)
     broker = RabbitBroker()
     woken: list[None] = []
     consumer = EventConsumer(
@@ -53,7 +54,8 @@ def _bus(session_factory: Any, clock: FakeClock) -> Bus:
         on_committed=lambda: woken.append(None),
     )
     bus = Bus(broker, topology, consumer, woken=woken)
-    broker.include_router(build_events_router(topology=topology, consumer=consumer))
+    events = build_events_router(topology=topology, consumer=consumer, prefetch=settings.prefetch)
+    broker.include_router(events)
 
     @broker.subscriber(topology.dead_letter_queue, topology.dead_letter_exchange)
     async def dead_letters(message: RabbitMessage) -> None:

@@ -3,7 +3,11 @@
 Messages are acknowledged by hand (``AckPolicy.MANUAL``). The subscriber only
 queues each message; one batcher takes everything that arrived while the previous
 batch was written (up to ``batch_size``) and handles it in one transaction: the
-inbox inserts and every effect, then it acknowledges each message. If the batch
+inbox inserts and every effect, then it acknowledges them all at once: one
+``basic.ack`` with ``multiple`` on the batch's last delivery. That is safe because
+the subscriber has a channel of its own, FastStream hands it the deliveries in the
+channel's order, and every earlier delivery was settled already (earlier batches,
+and this batch's messages that held no event). If the batch
 fails, each of its events is tried alone in a transaction of its own, so a poison
 message never takes its neighbours with it.
 
@@ -18,16 +22,17 @@ redelivers what it had not acknowledged, and the inbox makes that harmless.
 
 import asyncio
 import contextlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from aio_pika.exceptions import ChannelInvalidStateError
 from faststream import AckPolicy
 from faststream.message import StreamMessage
-from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
+from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitRouter
 
 from notices_contracts import (
     NOTICE_ARCHIVED_V1,
@@ -173,8 +178,7 @@ class EventConsumer:
                     continue
                 await self._ack_handled(item, item.event.id in handled)
         else:
-            for item in parsed:
-                await self._ack_handled(item, item.event.id in handled)
+            await self._ack_batch(parsed, handled)
         if handled:
             self._on_committed()
 
@@ -222,10 +226,35 @@ class EventConsumer:
         return new
 
     async def _ack_handled(self, item: _Parsed, handled: bool) -> None:
-        outcome = "handled" if handled else "duplicate"
-        metrics.EVENTS_CONSUMED.labels(item.event.type, outcome).inc()
-        logger.info(f"event_{outcome}", **self._log_fields(item))
+        self._count_outcomes([item], {item.event.id} if handled else set())
         await item.message.ack()
+
+    async def _ack_batch(self, items: Sequence[_Parsed], handled: set[Any]) -> None:
+        """Acknowledge a committed batch: one multiple-ack when its deliveries share a channel."""
+        self._count_outcomes(items, handled)
+        channels = {_channel_of(item.message) for item in items}
+        if len(channels) > 1:  # a reconnect within the batch: tags of two channels
+            for item in items:
+                await item.message.ack()
+            return
+        last = max(items, key=lambda item: item.message.raw_message.delivery_tag or 0)
+        await last.message.ack(multiple=True)
+
+    def _count_outcomes(self, items: Sequence[_Parsed], handled: set[Any]) -> None:
+        """Metrics per (type, outcome) once per batch; a line per event at DEBUG only."""
+        outcomes: Counter[tuple[str, str]] = Counter()
+        for item in items:
+            outcome = "handled" if item.event.id in handled else "duplicate"
+            outcomes[item.event.type, outcome] += 1
+            logger.debug(f"event_{outcome}", **self._log_fields(item))
+        for (event_type, outcome), count in outcomes.items():
+            metrics.EVENTS_CONSUMED.labels(event_type, outcome).inc(count)
+        logger.info(
+            "events_consumed",
+            events=len(items),
+            handled=sum(n for (_, outcome), n in outcomes.items() if outcome == "handled"),
+            duplicates=sum(n for (_, outcome), n in outcomes.items() if outcome == "duplicate"),
+        )
 
     @staticmethod
     def _log_fields(item: _Parsed) -> dict[str, Any]:
@@ -303,6 +332,14 @@ class EventConsumer:
         )
 
 
+def _channel_of(message: RabbitMessage) -> int | None:
+    """Which channel delivered ``message`` (None: closed since, so its ack fails anyway)."""
+    try:
+        return id(message.raw_message.channel)
+    except ChannelInvalidStateError:
+        return None
+
+
 def _attempt(message: RabbitMessage) -> int:
     value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
     return value if isinstance(value, int) and value >= 1 else 1
@@ -315,11 +352,16 @@ async def _undecoded(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
-def build_events_router(*, topology: Topology, consumer: EventConsumer) -> RabbitRouter:
+def build_events_router(
+    *, topology: Topology, consumer: EventConsumer, prefetch: int
+) -> RabbitRouter:
     router = RabbitRouter()
 
     @router.subscriber(
         topology.queue,
+        # A channel no other subscriber shares: the batch's multiple-ack covers every
+        # earlier unacknowledged delivery of its channel (``EventConsumer._ack_batch``).
+        channel=Channel(prefetch_count=prefetch, on_return_raises=True),
         ack_policy=AckPolicy.MANUAL,
         title="notifier.events",
         description="Every v1 notices event the notifier handles.",
