@@ -163,7 +163,7 @@ def build_notifier(
             amqp_url=settings.amqp_url,
         ),
         clock=clock,
-        on_committed=dispatcher.wake,
+        on_deliveries_created=dispatcher.wake,
         batch_size=settings.consume_batch_size,
     )
     events = build_events_router(topology=topology, consumer=consumer, prefetch=settings.prefetch)

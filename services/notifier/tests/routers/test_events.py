@@ -51,7 +51,7 @@ def _bus(session_factory: Any, clock: FakeClock) -> Bus:
         topology=topology,
         session_factory=session_factory,
         clock=clock,
-        on_committed=lambda: woken.append(None),
+        on_deliveries_created=lambda: woken.append(None),
     )
     bus = Bus(broker, topology, consumer, woken=woken)
     events = build_events_router(topology=topology, consumer=consumer, prefetch=settings.prefetch)
@@ -98,8 +98,19 @@ async def test_an_event_delivered_three_times_is_handled_once(
     assert await _count(session_factory, InboxEvent) == 2
     assert await _count(session_factory, Delivery) == 1
     assert await _count(session_factory, Recipient) == 1
-    assert len(bus.woken) == 2
+    assert len(bus.woken) == 1  # only the batch that created the delivery
     assert bus.dead == []
+
+
+async def test_a_batch_that_creates_no_delivery_does_not_wake_the_dispatcher(
+    bus: Bus, session_factory: SessionFactory
+) -> None:
+    ann = uuid.uuid4()
+    await bus.publish(wire_bytes(envelope(NoticeSpec([ann]).read(ann))))
+
+    assert await _count(session_factory, InboxEvent) == 1
+    assert await _count(session_factory, Delivery) == 0
+    assert bus.woken == []
 
 
 async def test_an_event_whose_content_type_faststream_would_decode_is_handled(

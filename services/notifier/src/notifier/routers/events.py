@@ -52,6 +52,7 @@ from notifier.handlers.notices import (
     handle_notice_read,
 )
 from notifier.handlers.recipients import handle_recipient_updated
+from notifier.ledger.creation import LedgerChange
 from notifier.logging import trace_id_of
 from notifier.store.db import SessionFactory
 from notifier.topology import (
@@ -64,7 +65,7 @@ from notifier.topology import (
 from notifier.trust import UNTRUSTED_PUBLISHER, TrustedPublisher
 
 Clock = Callable[[], datetime]
-Handler = Callable[..., Awaitable[object]]
+Handler = Callable[..., Awaitable[LedgerChange]]
 
 RETRIES_EXHAUSTED = "retries_exhausted"
 MAX_ERROR_HEADER_LENGTH = 1000
@@ -101,7 +102,7 @@ class EventConsumer:
         session_factory: SessionFactory,
         trust: TrustedPublisher,
         clock: Clock = utc_now,
-        on_committed: Callable[[], None] = lambda: None,
+        on_deliveries_created: Callable[[], None] = lambda: None,
         batch_size: int = 100,
     ) -> None:
         self._broker = broker
@@ -109,7 +110,7 @@ class EventConsumer:
         self._session_factory = session_factory
         self._trust = trust
         self._clock = clock
-        self._on_committed = on_committed
+        self._on_deliveries_created = on_deliveries_created
         self._batch_size = batch_size
         self._arrived: asyncio.Queue[RabbitMessage] = asyncio.Queue()
         self._batcher: asyncio.Task[None] | None = None
@@ -160,13 +161,15 @@ class EventConsumer:
         if not parsed:
             return
         try:
-            handled = await self._handle(parsed)
+            handled, change = await self._handle(parsed)
         except Exception:
             logger.warning("consume_batch_failed", events=len(parsed), exc_info=True)
-            handled = set()
+            handled, change = set(), LedgerChange()
             for item in parsed:
                 try:
-                    handled |= await self._handle([item])
+                    item_handled, item_change = await self._handle([item])
+                    handled |= item_handled
+                    change += item_change
                 except Exception as error:
                     logger.warning(
                         "event_failed",
@@ -179,8 +182,8 @@ class EventConsumer:
                 await self._ack_handled(item, item.event.id in handled)
         else:
             await self._ack_batch(parsed, handled)
-        if handled:
-            self._on_committed()
+        if change.created:  # committed by now; a batch of reads alone creates nothing to send
+            self._on_deliveries_created()
 
     async def _parse(self, message: RabbitMessage) -> _Parsed | None:
         """The event, or None once a message that holds none is settled."""
@@ -210,9 +213,11 @@ class EventConsumer:
             return None
         return _Parsed(message, event, EventContext.of(event, message.body))
 
-    async def _handle(self, items: Sequence[_Parsed]) -> set[Any]:
-        """One transaction: the inbox and the effects of every new event; returns their ids."""
+    async def _handle(self, items: Sequence[_Parsed]) -> tuple[set[Any], LedgerChange]:
+        """One transaction: the inbox and the effects of every new event; returns their ids
+        and what the effects changed in the ledger."""
         now = self._clock()
+        change = LedgerChange()
         unique = list({item.event.id: item for item in items}.values())
         async with self._session_factory.begin() as session:
             new = await record_in_inbox(session, contexts=[i.context for i in unique], now=now)
@@ -222,8 +227,8 @@ class EventConsumer:
                     by_type[item.event.type].append(Received(item.event.data, item.context))
             for event_type, handler in HANDLERS.items():
                 if by_type[event_type]:
-                    await handler(session, events=by_type[event_type], now=now)
-        return new
+                    change += await handler(session, events=by_type[event_type], now=now)
+        return new, change
 
     async def _ack_handled(self, item: _Parsed, handled: bool) -> None:
         self._count_outcomes([item], {item.event.id} if handled else set())
