@@ -21,6 +21,7 @@ import email.message
 import email.policy
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -223,6 +224,7 @@ async def run() -> dict[str, Any]:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(smtp_port),
             "NOTIFIER_ALLOW_PRIVATE_WEBHOOKS": "true",
+            "NOTIFIER_API_TOKEN": secrets.token_urlsafe(32),  # the API role refuses a weak one
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }
         results: dict[str, Any] = {"recipients": RECIPIENTS}
