@@ -182,7 +182,7 @@ class EventConsumer:
                 await self._ack_handled(item, item.event.id in handled)
         else:
             await self._ack_batch(parsed, handled)
-        if change.created:  # committed by now; a batch of reads alone creates nothing to send
+        if change.created:  # committed by now; reads without subscribers create nothing
             self._on_deliveries_created()
 
     async def _parse(self, message: RabbitMessage) -> _Parsed | None:
