@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 from notices_contracts import AmqpProperties, NoticeReadV1, amqp_properties, build_event
 
@@ -48,8 +49,18 @@ FASTSTREAM_MEASURES = (
 CONNECTIONS_PER_HTTPX_CLIENT = 5
 
 
-def persistent_message(body: bytes, props: AmqpProperties) -> Any:
-    """An aio-pika message with the contract's AMQP properties, persistent."""
+def broker_user(amqp_url: str) -> str:
+    """The broker user of ``amqp_url``: what a message published over it gives as ``user_id``.
+
+    RabbitMQ refuses a ``user_id`` other than the connection's, and the notifier
+    dead-letters an event without its trusted publisher's (notifier/trust.py), so
+    every publisher here sets it, as the relay does.
+    """
+    return unquote(urlsplit(amqp_url).username or "guest")
+
+
+def persistent_message(body: bytes, props: AmqpProperties, *, user_id: str) -> Any:
+    """An aio-pika message with the contract's AMQP properties, persistent, from ``user_id``."""
     import aio_pika
 
     return aio_pika.Message(
@@ -61,6 +72,7 @@ def persistent_message(body: bytes, props: AmqpProperties) -> Any:
         correlation_id=props.correlation_id,
         headers=props.headers,
         timestamp=props.timestamp,
+        user_id=user_id,
     )
 
 
@@ -81,12 +93,18 @@ def kombu_one_confirm_per_message(
         producer = connection.Producer(exchange=Exchange(exchange, "topic", durable=True))
         started = time.perf_counter()
         for body, props in messages:
-            producer.publish(body, **kombu_publish_options(props), mandatory=True, retry=False)
+            producer.publish(
+                body,
+                **kombu_publish_options(props, user_id=broker_user(amqp_url)),
+                mandatory=True,
+                retry=False,
+            )
         return time.perf_counter() - started
 
 
-def kombu_publish_options(props: AmqpProperties) -> dict[str, Any]:
-    """``Producer.publish`` keywords for a message with the contract's AMQP properties."""
+def kombu_publish_options(props: AmqpProperties, *, user_id: str) -> dict[str, Any]:
+    """``Producer.publish`` keywords for a message with the contract's AMQP properties,
+    published by ``user_id``."""
     return {
         "routing_key": props.routing_key,
         "content_type": props.content_type,
@@ -97,6 +115,7 @@ def kombu_publish_options(props: AmqpProperties) -> dict[str, Any]:
         "correlation_id": props.correlation_id,
         "headers": props.headers,
         "timestamp": int(props.timestamp.timestamp()),
+        "user_id": user_id,
     }
 
 
@@ -115,7 +134,7 @@ async def aio_pika_windowed(
         async def publish(body: bytes, props: AmqpProperties) -> None:
             async with slots:
                 await exchange.publish(
-                    persistent_message(body, props),
+                    persistent_message(body, props, user_id=broker_user(amqp_url)),
                     routing_key=props.routing_key,
                     mandatory=True,
                 )
@@ -158,7 +177,7 @@ async def fill_quorum_queue(amqp_url: str, *, queue_name: str, count: int) -> No
         async def publish(body: bytes, props: AmqpProperties) -> None:
             async with slots:
                 await channel.default_exchange.publish(
-                    persistent_message(body, props),
+                    persistent_message(body, props, user_id=broker_user(amqp_url)),
                     routing_key=queue_name,
                 )
 

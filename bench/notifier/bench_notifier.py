@@ -21,6 +21,7 @@ import email.message
 import email.policy
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -197,13 +198,8 @@ async def _publish(amqp_url: str, exchange_name: str, event: Any) -> None:
         exchange = await channel.declare_exchange(exchange_name, "topic", durable=True)
         props = amqp_properties(event)
         await exchange.publish(
-            aio_pika.Message(
-                event.model_dump_json().encode(),
-                message_id=props.message_id,
-                type=props.type,
-                content_type=props.content_type,
-                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                user_id=connection.url.user or "guest",  # the notifier trusts its producer's
+            baselines.persistent_message(
+                event.model_dump_json().encode(), props, user_id=baselines.broker_user(amqp_url)
             ),
             routing_key=props.routing_key,
         )
@@ -228,6 +224,7 @@ async def run() -> dict[str, Any]:
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(smtp_port),
             "NOTIFIER_ALLOW_PRIVATE_WEBHOOKS": "true",
+            "NOTIFIER_API_TOKEN": secrets.token_urlsafe(32),  # the API role refuses a weak one
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
         }
         results: dict[str, Any] = {"recipients": RECIPIENTS}

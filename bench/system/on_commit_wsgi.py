@@ -28,7 +28,7 @@ from django.utils import timezone  # noqa: E402
 from kombu import Connection, Exchange, Producer  # noqa: E402
 from uuid6 import uuid7  # noqa: E402
 
-from bench.baselines import kombu_publish_options  # noqa: E402
+from bench.baselines import broker_user, kombu_publish_options  # noqa: E402
 from notices_api.accounts import services as account_services  # noqa: E402
 from notices_api.core.tracecontext import current_trace_context  # noqa: E402
 from notices_api.notices import services as notice_services  # noqa: E402
@@ -63,7 +63,9 @@ def publish_on_commit(
     body, props = event.to_json_bytes(), amqp_properties(event)
 
     def publish() -> None:
-        _producer().publish(body, **kombu_publish_options(props))
+        _producer().publish(
+            body, **kombu_publish_options(props, user_id=broker_user(settings.AMQP_URL))
+        )
 
     transaction.on_commit(publish)
     return event

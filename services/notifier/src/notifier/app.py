@@ -163,10 +163,11 @@ def build_notifier(
             amqp_url=settings.amqp_url,
         ),
         clock=clock,
-        on_committed=dispatcher.wake,
+        on_deliveries_created=dispatcher.wake,
         batch_size=settings.consume_batch_size,
     )
-    broker.include_router(build_events_router(topology=topology, consumer=consumer))
+    events = build_events_router(topology=topology, consumer=consumer, prefetch=settings.prefetch)
+    broker.include_router(events)
     specification = AsyncAPI(broker, title="notifier", version="1", schema_version="3.0.0")
 
     def asyncapi_document() -> dict[str, Any]:

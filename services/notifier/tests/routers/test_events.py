@@ -41,7 +41,8 @@ class Bus:
 
 
 def _bus(session_factory: Any, clock: FakeClock) -> Bus:
-    topology = build_topology(Settings(NOTIFIER_QUEUE=f"unit.{uuid.uuid4().hex[:8]}"))
+    settings = Settings(NOTIFIER_QUEUE=f"unit.{uuid.uuid4().hex[:8]}")
+    topology = build_topology(settings)
     broker = RabbitBroker()
     woken: list[None] = []
     consumer = EventConsumer(
@@ -50,10 +51,11 @@ def _bus(session_factory: Any, clock: FakeClock) -> Bus:
         topology=topology,
         session_factory=session_factory,
         clock=clock,
-        on_committed=lambda: woken.append(None),
+        on_deliveries_created=lambda: woken.append(None),
     )
     bus = Bus(broker, topology, consumer, woken=woken)
-    broker.include_router(build_events_router(topology=topology, consumer=consumer))
+    events = build_events_router(topology=topology, consumer=consumer, prefetch=settings.prefetch)
+    broker.include_router(events)
 
     @broker.subscriber(topology.dead_letter_queue, topology.dead_letter_exchange)
     async def dead_letters(message: RabbitMessage) -> None:
@@ -96,7 +98,7 @@ async def test_an_event_delivered_three_times_is_handled_once(
     assert await _count(session_factory, InboxEvent) == 2
     assert await _count(session_factory, Delivery) == 1
     assert await _count(session_factory, Recipient) == 1
-    assert len(bus.woken) == 2
+    assert len(bus.woken) == 1  # only the batch that created the delivery
     assert bus.dead == []
 
 
@@ -118,6 +120,17 @@ async def test_a_deletion_flows_through_the_router_and_cancels_what_is_pending(
     assert recipient is not None
     assert recipient.email is None
     assert bus.dead == []
+
+
+async def test_a_batch_that_creates_no_delivery_does_not_wake_the_dispatcher(
+    bus: Bus, session_factory: SessionFactory
+) -> None:
+    ann = uuid.uuid4()
+    await bus.publish(wire_bytes(envelope(NoticeSpec([ann]).read(ann))))
+
+    assert await _count(session_factory, InboxEvent) == 1
+    assert await _count(session_factory, Delivery) == 0
+    assert bus.woken == []
 
 
 async def test_an_event_whose_content_type_faststream_would_decode_is_handled(

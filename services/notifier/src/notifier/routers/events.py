@@ -3,7 +3,11 @@
 Messages are acknowledged by hand (``AckPolicy.MANUAL``). The subscriber only
 queues each message; one batcher takes everything that arrived while the previous
 batch was written (up to ``batch_size``) and handles it in one transaction: the
-inbox inserts and every effect, then it acknowledges each message. If the batch
+inbox inserts and every effect, then it acknowledges them all at once: one
+``basic.ack`` with ``multiple`` on the batch's last delivery. That is safe because
+the subscriber has a channel of its own, FastStream hands it the deliveries in the
+channel's order, and every earlier delivery was settled already (earlier batches,
+and this batch's messages that held no event). If the batch
 fails, each of its events is tried alone in a transaction of its own, so a poison
 message never takes its neighbours with it.
 
@@ -18,16 +22,17 @@ redelivers what it had not acknowledged, and the inbox makes that harmless.
 
 import asyncio
 import contextlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from aio_pika.exceptions import ChannelInvalidStateError
 from faststream import AckPolicy
 from faststream.message import StreamMessage
-from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
+from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitRouter
 
 from notices_contracts import (
     NOTICE_ARCHIVED_V1,
@@ -47,6 +52,7 @@ from notifier.handlers.notices import (
     handle_notice_read,
 )
 from notifier.handlers.recipients import handle_recipient_updated
+from notifier.ledger.creation import LedgerChange
 from notifier.logging import trace_id_of
 from notifier.store.db import SessionFactory
 from notifier.topology import (
@@ -59,7 +65,7 @@ from notifier.topology import (
 from notifier.trust import UNTRUSTED_PUBLISHER, TrustedPublisher
 
 Clock = Callable[[], datetime]
-Handler = Callable[..., Awaitable[object]]
+Handler = Callable[..., Awaitable[LedgerChange]]
 
 RETRIES_EXHAUSTED = "retries_exhausted"
 MAX_ERROR_HEADER_LENGTH = 1000
@@ -96,7 +102,7 @@ class EventConsumer:
         session_factory: SessionFactory,
         trust: TrustedPublisher,
         clock: Clock = utc_now,
-        on_committed: Callable[[], None] = lambda: None,
+        on_deliveries_created: Callable[[], None] = lambda: None,
         batch_size: int = 100,
     ) -> None:
         self._broker = broker
@@ -104,7 +110,7 @@ class EventConsumer:
         self._session_factory = session_factory
         self._trust = trust
         self._clock = clock
-        self._on_committed = on_committed
+        self._on_deliveries_created = on_deliveries_created
         self._batch_size = batch_size
         self._arrived: asyncio.Queue[RabbitMessage] = asyncio.Queue()
         self._batcher: asyncio.Task[None] | None = None
@@ -155,13 +161,15 @@ class EventConsumer:
         if not parsed:
             return
         try:
-            handled = await self._handle(parsed)
+            handled, change = await self._handle(parsed)
         except Exception:
             logger.warning("consume_batch_failed", events=len(parsed), exc_info=True)
-            handled = set()
+            handled, change = set(), LedgerChange()
             for item in parsed:
                 try:
-                    handled |= await self._handle([item])
+                    item_handled, item_change = await self._handle([item])
+                    handled |= item_handled
+                    change += item_change
                 except Exception as error:
                     logger.warning(
                         "event_failed",
@@ -173,10 +181,9 @@ class EventConsumer:
                     continue
                 await self._ack_handled(item, item.event.id in handled)
         else:
-            for item in parsed:
-                await self._ack_handled(item, item.event.id in handled)
-        if handled:
-            self._on_committed()
+            await self._ack_batch(parsed, handled)
+        if change.created:  # committed by now; reads without subscribers create nothing
+            self._on_deliveries_created()
 
     async def _parse(self, message: RabbitMessage) -> _Parsed | None:
         """The event, or None once a message that holds none is settled."""
@@ -206,9 +213,11 @@ class EventConsumer:
             return None
         return _Parsed(message, event, EventContext.of(event, message.body))
 
-    async def _handle(self, items: Sequence[_Parsed]) -> set[Any]:
-        """One transaction: the inbox and the effects of every new event; returns their ids."""
+    async def _handle(self, items: Sequence[_Parsed]) -> tuple[set[Any], LedgerChange]:
+        """One transaction: the inbox and the effects of every new event; returns their ids
+        and what the effects changed in the ledger."""
         now = self._clock()
+        change = LedgerChange()
         unique = list({item.event.id: item for item in items}.values())
         async with self._session_factory.begin() as session:
             new = await record_in_inbox(session, contexts=[i.context for i in unique], now=now)
@@ -218,14 +227,39 @@ class EventConsumer:
                     by_type[item.event.type].append(Received(item.event.data, item.context))
             for event_type, handler in HANDLERS.items():
                 if by_type[event_type]:
-                    await handler(session, events=by_type[event_type], now=now)
-        return new
+                    change += await handler(session, events=by_type[event_type], now=now)
+        return new, change
 
     async def _ack_handled(self, item: _Parsed, handled: bool) -> None:
-        outcome = "handled" if handled else "duplicate"
-        metrics.EVENTS_CONSUMED.labels(item.event.type, outcome).inc()
-        logger.info(f"event_{outcome}", **self._log_fields(item))
+        self._count_outcomes([item], {item.event.id} if handled else set())
         await item.message.ack()
+
+    async def _ack_batch(self, items: Sequence[_Parsed], handled: set[Any]) -> None:
+        """Acknowledge a committed batch: one multiple-ack when its deliveries share a channel."""
+        self._count_outcomes(items, handled)
+        channels = {_channel_of(item.message) for item in items}
+        if len(channels) > 1:  # a reconnect within the batch: tags of two channels
+            for item in items:
+                await item.message.ack()
+            return
+        last = max(items, key=lambda item: item.message.raw_message.delivery_tag or 0)
+        await last.message.ack(multiple=True)
+
+    def _count_outcomes(self, items: Sequence[_Parsed], handled: set[Any]) -> None:
+        """Metrics per (type, outcome) once per batch; a line per event at DEBUG only."""
+        outcomes: Counter[tuple[str, str]] = Counter()
+        for item in items:
+            outcome = "handled" if item.event.id in handled else "duplicate"
+            outcomes[item.event.type, outcome] += 1
+            logger.debug(f"event_{outcome}", **self._log_fields(item))
+        for (event_type, outcome), count in outcomes.items():
+            metrics.EVENTS_CONSUMED.labels(event_type, outcome).inc(count)
+        logger.info(
+            "events_consumed",
+            events=len(items),
+            handled=sum(n for (_, outcome), n in outcomes.items() if outcome == "handled"),
+            duplicates=sum(n for (_, outcome), n in outcomes.items() if outcome == "duplicate"),
+        )
 
     @staticmethod
     def _log_fields(item: _Parsed) -> dict[str, Any]:
@@ -303,6 +337,14 @@ class EventConsumer:
         )
 
 
+def _channel_of(message: RabbitMessage) -> int | None:
+    """Which channel delivered ``message`` (None: closed since, so its ack fails anyway)."""
+    try:
+        return id(message.raw_message.channel)
+    except ChannelInvalidStateError:
+        return None
+
+
 def _attempt(message: RabbitMessage) -> int:
     value = (message.headers or {}).get(ATTEMPT_HEADER, 1)
     return value if isinstance(value, int) and value >= 1 else 1
@@ -315,11 +357,16 @@ async def _undecoded(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
-def build_events_router(*, topology: Topology, consumer: EventConsumer) -> RabbitRouter:
+def build_events_router(
+    *, topology: Topology, consumer: EventConsumer, prefetch: int
+) -> RabbitRouter:
     router = RabbitRouter()
 
     @router.subscriber(
         topology.queue,
+        # A channel no other subscriber shares: the batch's multiple-ack covers every
+        # earlier unacknowledged delivery of its channel (``EventConsumer._ack_batch``).
+        channel=Channel(prefetch_count=prefetch, on_return_raises=True),
         ack_policy=AckPolicy.MANUAL,
         title="notifier.events",
         description="Every v1 notices event the notifier handles.",
