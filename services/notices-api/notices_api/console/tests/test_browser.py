@@ -47,7 +47,9 @@ def test_publisher_composes_fixes_an_error_publishes_and_sees_a_read_arrive(
     expect(unread).to_contain_text("Email sent")
     page.evaluate("window.stillTheSamePage = true")
 
-    notice_mark_read(notice=notice, user=recipient)
+    reader = page_for(recipient)  # the recipient's own browser opens the notice: a read
+    reader.goto(f"/notices/{notice.id}/")
+    expect(reader.get_by_role("heading", name="Fire drill on Thursday")).to_be_visible()
 
     read = page.locator("section", has=page.get_by_role("heading", name="Read (1)"))
     expect(read).to_contain_text("Bob Reader", timeout=READ_WITHIN_MS)
