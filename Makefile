@@ -61,6 +61,10 @@ test-api: setup test-packages ## notices-api on PostgreSQL, then its DB-agnostic
 	cd $(API_DIR) && $(RUN) pytest
 	cd $(API_DIR) && TEST_DATABASE=sqlite $(RUN) pytest -m "not postgres_only"
 
+.PHONY: screenshots
+screenshots: setup test-packages ## the browser tests, saving each page's screenshot into docs/ui/ (docs/ui.md shows them)
+	cd $(API_DIR) && UI_SCREENSHOTS=1 $(RUN) pytest notices_api/web notices_api/console -k browser
+
 .PHONY: test-notifier
 test-notifier: setup ## notifier unit and integration tests, and those of its dev tools
 	cd $(NOTIFIER_DIR) && $(RUN) pytest

@@ -1,9 +1,11 @@
 """Browser-test fixtures shared by the web app's and the console's tests: a headless
 Chromium (Debian's chromium, driven by Playwright), pages signed in as someone, and
-screenshots saved into docs/ui/. The suite's conftest loads it as a plugin, so a
+screenshots (into docs/ui/ with ``UI_SCREENSHOTS=1``, as ``make screenshots`` runs them;
+otherwise into a scratch folder, so a test run leaves the checkout as it was). The suite's conftest loads it as a plugin, so a
 session has one Chromium."""
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +18,12 @@ from notices_api.accounts.models import User
 from notices_api.web import views
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-SCREENSHOTS = Path(__file__).resolve().parents[5] / "docs" / "ui"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[5] / "docs" / "ui"
+SCREENSHOTS = (
+    DOCS_SCREENSHOTS
+    if os.environ.get("UI_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "notices-ui-screenshots"
+)
 DESKTOP: ViewportSize = {"width": 1200, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
