@@ -1,8 +1,8 @@
 """Browser-test fixtures shared by the web app's and the console's tests: a headless
 Chromium (Debian's chromium, driven by Playwright), pages signed in as someone, and
 screenshots (into docs/ui/ with ``UI_SCREENSHOTS=1``, as ``make screenshots`` runs them;
-otherwise into a scratch folder, so a test run leaves the checkout as it was). The suite's conftest loads it as a plugin, so a
-session has one Chromium."""
+otherwise into a scratch folder, so a test run leaves the checkout as it was). The suite's
+conftest loads it as a plugin, so a session has one Chromium."""
 
 import os
 import tempfile
