@@ -16,7 +16,7 @@ from notices_api.accounts.validators import validate_locale, validate_timezone
 from notices_api.core.fields import SentLengthCharField, StrictCharField, StrictEmailField
 from notices_api.core.pagination import CursorPage, paginated_response
 from notices_api.core.permissions import IsPublisher
-from notices_api.core.validation import validated_query
+from notices_api.core.validation import StrictInput, validated_query
 
 
 class UserSummaryOutput(serializers.Serializer[User]):
@@ -33,7 +33,7 @@ class AuthTokenApi(APIView):
     permission_classes = (AllowAny,)
     throttle_scope = "auth"
 
-    class Input(serializers.Serializer[Any]):
+    class Input(StrictInput):
         username = StrictCharField(max_length=150)
         password = StrictCharField(max_length=128, trim_whitespace=False)
 
@@ -56,7 +56,7 @@ class AuthTokenApi(APIView):
 class MeApi(APIView):
     """The caller's own profile: where and how notices reach them."""
 
-    class Input(serializers.Serializer[Any]):
+    class Input(StrictInput):
         email = StrictEmailField(required=False)
         display_name = StrictCharField(max_length=150, required=False, allow_blank=True)
         timezone = StrictCharField(max_length=64, required=False, validators=[validate_timezone])
