@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "notices_api.core.middleware.RequestContextMiddleware",
     "notices_api.core.metrics.RequestMetricsMiddleware",
+    "notices_api.core.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -133,6 +134,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "notices_api.core.schema.ProblemAwareAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Larger request bodies answer 413 before anything reads them (docs/security-api.md).
+NOTICES_MAX_REQUEST_BYTES = int(os.environ.get("NOTICES_MAX_REQUEST_BYTES", "1048576"))
 # Problem details (RFC 9457): ``type`` is this prefix plus a slug, e.g. validation-error.
 PROBLEM_TYPE_BASE = "urn:notices:problem:"
 

@@ -57,7 +57,7 @@ class MeApi(APIView):
     """The caller's own profile: where and how notices reach them."""
 
     class Input(StrictInput):
-        email = StrictEmailField(required=False)
+        email = StrictEmailField(max_length=254, required=False)
         display_name = StrictCharField(max_length=150, required=False, allow_blank=True)
         timezone = StrictCharField(max_length=64, required=False, validators=[validate_timezone])
         locale = StrictCharField(max_length=16, required=False, validators=[validate_locale])
