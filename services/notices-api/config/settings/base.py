@@ -131,8 +131,19 @@ REST_FRAMEWORK = {
         "auth": os.environ.get("THROTTLE_RATE_AUTH", "20/minute"),
     },
     "EXCEPTION_HANDLER": "notices_api.core.problems.problem_exception_handler",
+    # Throttles count per client address: X-Forwarded-For is believed only through this many
+    # proxies of ours; with 0 it is ignored (a client could forge it) and REMOTE_ADDR counts.
+    "NUM_PROXIES": int(os.environ.get("NOTICES_TRUSTED_PROXY_COUNT", "0")),
     "DEFAULT_SCHEMA_CLASS": "notices_api.core.schema.ProblemAwareAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Throttle counts are shared by every process and replica: a table of the database
+# (created by the core app's migration).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "notices_api_cache",
+    }
 }
 # Larger request bodies answer 413 before anything reads them (docs/security-api.md).
 NOTICES_MAX_REQUEST_BYTES = int(os.environ.get("NOTICES_MAX_REQUEST_BYTES", "1048576"))

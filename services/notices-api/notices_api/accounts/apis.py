@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +34,10 @@ class AuthTokenApi(APIView):
     permission_classes = (AllowAny,)
     throttle_scope = "auth"
 
+    def get_authenticate_header(self, request: Request) -> str:
+        # A 401 must name a scheme; this is the one the token is used with afterwards.
+        return "Token"
+
     class Input(StrictInput):
         username = StrictCharField(max_length=150)
         password = StrictCharField(max_length=128, trim_whitespace=False)
@@ -46,10 +51,7 @@ class AuthTokenApi(APIView):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request._request, **serializer.validated_data)
         if not isinstance(user, User):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["Unable to log in with these credentials."]},
-                code="authorization",
-            )
+            raise AuthenticationFailed("Unable to log in with these credentials.")
         return Response(self.Output({"token": auth_token_for(user=user)}).data)
 
 
