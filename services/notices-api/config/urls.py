@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from notices_api.core import admin_login
 from notices_api.core import views as core_views
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
+    path("admin/login/", admin_login.throttled_admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("console/", include("notices_api.console.urls")),
     path("", include("notices_api.web.urls")),

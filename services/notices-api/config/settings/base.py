@@ -40,6 +40,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "notices_api.core.middleware.RequestContextMiddleware",
     "notices_api.core.metrics.RequestMetricsMiddleware",
+    "notices_api.core.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -145,9 +146,22 @@ REST_FRAMEWORK = {
         "auth": os.environ.get("THROTTLE_RATE_AUTH", "20/minute"),
     },
     "EXCEPTION_HANDLER": "notices_api.core.problems.problem_exception_handler",
+    # Throttles count per client address: X-Forwarded-For is believed only through this many
+    # proxies of ours; with 0 it is ignored (a client could forge it) and REMOTE_ADDR counts.
+    "NUM_PROXIES": int(os.environ.get("NOTICES_TRUSTED_PROXY_COUNT", "0")),
     "DEFAULT_SCHEMA_CLASS": "notices_api.core.schema.ProblemAwareAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# Throttle counts are shared by every process and replica: a table of the database
+# (created by the core app's migration).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "notices_api_cache",
+    }
+}
+# Larger request bodies answer 413 before anything reads them (docs/security-api.md).
+NOTICES_MAX_REQUEST_BYTES = int(os.environ.get("NOTICES_MAX_REQUEST_BYTES", "1048576"))
 # Problem details (RFC 9457): ``type`` is this prefix plus a slug, e.g. validation-error.
 PROBLEM_TYPE_BASE = "urn:notices:problem:"
 
@@ -165,6 +179,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "notices_api.core.schema.closed_request_bodies",
+    ],
 }
 
 # Outbox and relay

@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,7 +17,7 @@ from notices_api.accounts.validators import validate_locale, validate_timezone
 from notices_api.core.fields import SentLengthCharField, StrictCharField, StrictEmailField
 from notices_api.core.pagination import CursorPage, paginated_response
 from notices_api.core.permissions import IsPublisher
-from notices_api.core.validation import validated_query
+from notices_api.core.validation import StrictInput, validated_query
 
 
 class UserSummaryOutput(serializers.Serializer[User]):
@@ -33,7 +34,11 @@ class AuthTokenApi(APIView):
     permission_classes = (AllowAny,)
     throttle_scope = "auth"
 
-    class Input(serializers.Serializer[Any]):
+    def get_authenticate_header(self, request: Request) -> str:
+        # A 401 must name a scheme; this is the one the token is used with afterwards.
+        return "Token"
+
+    class Input(StrictInput):
         username = StrictCharField(max_length=150)
         password = StrictCharField(max_length=128, trim_whitespace=False)
 
@@ -46,18 +51,15 @@ class AuthTokenApi(APIView):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request._request, **serializer.validated_data)
         if not isinstance(user, User):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["Unable to log in with these credentials."]},
-                code="authorization",
-            )
+            raise AuthenticationFailed("Unable to log in with these credentials.")
         return Response(self.Output({"token": auth_token_for(user=user)}).data)
 
 
 class MeApi(APIView):
     """The caller's own profile: where and how notices reach them."""
 
-    class Input(serializers.Serializer[Any]):
-        email = StrictEmailField(required=False)
+    class Input(StrictInput):
+        email = StrictEmailField(max_length=254, required=False)
         display_name = StrictCharField(max_length=150, required=False, allow_blank=True)
         timezone = StrictCharField(max_length=64, required=False, validators=[validate_timezone])
         locale = StrictCharField(max_length=16, required=False, validators=[validate_locale])

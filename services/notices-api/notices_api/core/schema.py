@@ -69,3 +69,15 @@ class ProblemAwareAutoSchema(AutoSchema):
                 direction=direction,
             )
         return responses
+
+
+def closed_request_bodies(result: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """Postprocessing hook: request bodies take no other properties (see ``StrictInput``)."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                if ref.startswith("#/components/schemas/"):
+                    schemas[ref.rpartition("/")[2]]["additionalProperties"] = False
+    return result

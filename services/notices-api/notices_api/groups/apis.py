@@ -14,7 +14,7 @@ from notices_api.accounts.selectors import active_users_by_ids
 from notices_api.core.fields import SentLengthCharField, StrictCharField, id_list_field
 from notices_api.core.pagination import CursorPage, paginated_response
 from notices_api.core.permissions import IsPublisher
-from notices_api.core.validation import validated_query
+from notices_api.core.validation import StrictInput, validated_query
 from notices_api.groups.models import RecipientGroup
 from notices_api.groups.selectors import group_get, group_list, group_members
 from notices_api.groups.services import (
@@ -42,7 +42,7 @@ class GroupListApi(APIView):
     class FilterInput(serializers.Serializer[Any]):
         search = SentLengthCharField(max_length=120, required=False, allow_blank=True)
 
-    class Input(serializers.Serializer[Any]):
+    class Input(StrictInput):
         name = StrictCharField(max_length=120)
         description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
@@ -70,7 +70,7 @@ class GroupListApi(APIView):
 class GroupDetailApi(APIView):
     permission_classes = (IsPublisher,)
 
-    class Input(serializers.Serializer[Any]):
+    class Input(StrictInput):
         name = StrictCharField(max_length=120, required=False)
         description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
@@ -96,7 +96,7 @@ class GroupMemberListApi(APIView):
     permission_classes = (IsPublisher,)
     pagination_class = CursorPage
 
-    class Input(serializers.Serializer[Any]):
+    class Input(StrictInput):
         user_ids = id_list_field(min_length=1)
 
     @extend_schema(responses=UserSummaryOutput(many=True))

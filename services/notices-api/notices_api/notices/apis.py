@@ -24,7 +24,7 @@ from notices_api.core.fields import (
 )
 from notices_api.core.pagination import CursorPage, paginated_response
 from notices_api.core.permissions import IsPublisher
-from notices_api.core.validation import validated_query
+from notices_api.core.validation import StrictInput, validated_query
 from notices_api.groups.selectors import groups_by_ids
 from notices_api.notices.models import (
     DEFAULT_CATEGORY,
@@ -103,7 +103,7 @@ def _detail(notice: Notice, request: Request) -> dict[str, Any]:
     return dict(NoticeDetailOutput(notice, context={"user": request_user(request)}).data)
 
 
-class NoticeInput(serializers.Serializer[Any]):
+class NoticeInput(StrictInput):
     title = StrictCharField(max_length=200)
     body = StrictCharField(max_length=20_000, allow_blank=True, required=False)
     category = StrictCharField(max_length=50, required=False, default=DEFAULT_CATEGORY)

@@ -25,9 +25,9 @@ def test_wrong_password_is_a_problem(client, recipient):
         {"username": "bob", "password": "nope"},
         content_type="application/json",
     )
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["errors"][0]["pointer"] == "#"
+    assert response.has_header("WWW-Authenticate")
 
 
 def test_session_auth_works_for_the_browsable_api(client, recipient):
