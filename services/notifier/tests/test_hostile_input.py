@@ -1,6 +1,6 @@
 """What a hostile client or publisher can send the notifier, and the bound each one meets.
 
-Each test proves one limit of docs/security-notifier.md.
+Each test proves one limit of docs/security.md.
 """
 
 import uuid

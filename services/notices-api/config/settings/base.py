@@ -106,7 +106,7 @@ LOGOUT_REDIRECT_URL = "web:login"
 PUBLIC_BASE_URL = os.environ.get("NOTICES_PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
 
 # /metrics recomputes its database gauges at most once per window per process; with a
-# token set, it asks for it as a bearer token (docs/security-api.md).
+# token set, it asks for it as a bearer token (docs/security.md).
 NOTICES_METRICS_CACHE_SECONDS = float(os.environ.get("NOTICES_METRICS_CACHE_SECONDS", "15"))
 NOTICES_METRICS_TOKEN = os.environ.get("NOTICES_METRICS_TOKEN", "")
 
@@ -160,7 +160,7 @@ CACHES = {
         "LOCATION": "notices_api_cache",
     }
 }
-# Larger request bodies answer 413 before anything reads them (docs/security-api.md).
+# Larger request bodies answer 413 before anything reads them (docs/security.md).
 NOTICES_MAX_REQUEST_BYTES = int(os.environ.get("NOTICES_MAX_REQUEST_BYTES", "1048576"))
 # Problem details (RFC 9457): ``type`` is this prefix plus a slug, e.g. validation-error.
 PROBLEM_TYPE_BASE = "urn:notices:problem:"

@@ -23,7 +23,7 @@ WebhookEventType = Literal[
 ]
 
 
-# Every string a client can store has a bound (see docs/security-notifier.md).
+# Every string a client can store has a bound (see docs/security.md).
 MAX_DESCRIPTION_LENGTH = 1000
 MAX_CATEGORY_LENGTH = 100
 MAX_OPT_OUTS_PER_CHANNEL = 200
