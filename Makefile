@@ -36,6 +36,7 @@ run demo: export LOCAL_MAIL_DIR ?= var/mail
 run: export NOTIFIER_ALLOW_PRIVATE_WEBHOOKS ?= true
 run: export NOTIFIER_PUBLIC_BASE_URL ?= http://localhost:$(NOTIFIER_API_PORT)
 run: export NOTICES_PUBLIC_BASE_URL ?= http://localhost:$(NOTICES_API_PORT)
+run: export NOTIFIER_PREFERENCES_URL ?= http://localhost:$(NOTICES_API_PORT)/settings/
 run: export LOG_FORMAT ?= console
 
 .PHONY: run

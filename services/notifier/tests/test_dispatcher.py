@@ -106,6 +106,28 @@ async def test_an_email_is_sent_once_with_its_delivery_id_and_recorded(
     assert (attempt.number, attempt.outcome) == (1, "delivered")
 
 
+async def test_every_email_links_the_configured_settings_page(
+    session_factory: SessionFactory,
+    clock: FakeClock,
+    fake_email: FakeEmailChannel,
+    fake_webhooks: FakeWebhookChannel,
+) -> None:
+    dispatcher = Dispatcher(
+        session_factory=session_factory,
+        email=fake_email,
+        webhooks=fake_webhooks,
+        preferences_url="https://web.example/settings/",
+        clock=clock,
+    )
+    await _seed(session_factory, clock, NoticeSpec([uuid.uuid4()]))
+
+    await dispatcher.dispatch_due(Channel.EMAIL)
+
+    [message] = fake_email.delivered
+    assert "Notification settings: https://web.example/settings/" in message.text_body
+    assert 'href="https://web.example/settings/"' in message.html_body
+
+
 async def test_transient_failures_back_off_then_give_up_after_max_attempts(
     dispatcher: Dispatcher,
     session_factory: SessionFactory,

@@ -261,3 +261,9 @@ def test_smtp_tls_defaults_to_opportunistic_and_reads_the_old_starttls_flag(
     environment: dict[str, str], tls: SmtpTls
 ) -> None:
     assert Settings(**environment).effective_smtp_tls is tls  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "/settings/", "localhost:8000/settings/"])
+def test_a_settings_page_link_that_is_not_a_web_link_is_refused_at_startup(link: str) -> None:
+    with pytest.raises(ValueError, match="NOTIFIER_PREFERENCES_URL"):
+        Settings(NOTIFIER_PREFERENCES_URL=link)

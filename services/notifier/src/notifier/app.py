@@ -151,6 +151,7 @@ def build_notifier(
         policy=dispatch_policy(settings),
         public_base_url=settings.public_base_url,
         unsubscribe_secret=settings.link_signing_keys[0],
+        preferences_url=settings.preferences_url,
         clock=clock,
     )
     consumer = EventConsumer(

@@ -127,6 +127,7 @@ class Dispatcher:
         policy: DispatchPolicy | None = None,
         public_base_url: str = "http://localhost:8001",
         unsubscribe_secret: str = "",
+        preferences_url: str = "",
         clock: Clock = utc_now,
         rng: random.Random | None = None,
     ) -> None:
@@ -136,6 +137,7 @@ class Dispatcher:
         self._policy = policy or DispatchPolicy()
         self._public_base_url = public_base_url
         self._unsubscribe_secret = unsubscribe_secret
+        self._preferences_url = preferences_url
         self._clock = clock
         self._rng = rng or random.Random()
         self._retry = RetryPolicy(max_attempts=self._policy.max_attempts, next_delay=self._delay)
@@ -244,6 +246,7 @@ class Dispatcher:
                     user_id=recipient.user_id,
                     category=category,
                 ),
+                preferences_url=self._preferences_url,
             )
         except ValueError as error:
             raise UnsendableError(f"cannot render: {error}") from error

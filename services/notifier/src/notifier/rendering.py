@@ -29,12 +29,17 @@ class EmailContext:
     urgent: bool
     recipient_name: str
     unsubscribe_url: str
+    # The web app's notification settings page; empty: the email links to none.
+    preferences_url: str = ""
 
     def __post_init__(self) -> None:
         # Autoescaping keeps a URL inside its attribute but cannot make a
         # javascript: or data: link harmless; only web links go into an email.
-        for name in ("url", "unsubscribe_url"):
-            if not getattr(self, name).startswith(("https://", "http://")):
+        links = {"url": self.url, "unsubscribe_url": self.unsubscribe_url}
+        if self.preferences_url:
+            links["preferences_url"] = self.preferences_url
+        for name, link in links.items():
+            if not link.startswith(("https://", "http://")):
                 raise ValueError(f"{name} must be an http(s) URL")
 
 

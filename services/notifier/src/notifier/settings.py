@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     api_host: str = Field("0.0.0.0", alias="NOTIFIER_API_HOST")
     api_port: int = Field(8001, alias="NOTIFIER_API_PORT")
     public_base_url: str = Field("http://localhost:8001", alias="NOTIFIER_PUBLIC_BASE_URL")
+    # The web app's settings page, linked from every email; empty: no link.
+    preferences_url: str = Field("", alias="NOTIFIER_PREFERENCES_URL")
     # Larger bodies are refused with 413 before authentication (see notifier.api.limits).
     max_request_bytes: int = Field(1024 * 1024, alias="NOTIFIER_MAX_REQUEST_BYTES", ge=1024)
     # Comma-separated: the first signs unsubscribe links, every one verifies (rotation).
@@ -108,6 +110,14 @@ class Settings(BaseSettings):
         names = _role_names(value)
         if not names or not names <= {role.value for role in Role}:
             raise ValueError(f"a comma-separated subset of {ALL_ROLES}")
+        return value
+
+    @field_validator("preferences_url")
+    @classmethod
+    def _web_link(cls, value: str) -> str:
+        # Checked at startup: a bad link would otherwise make every email unsendable.
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("an http(s) URL, or empty for no link")
         return value
 
     @cached_property

@@ -101,3 +101,26 @@ def test_only_web_links_are_accepted(field: str, link: str) -> None:
 
     with pytest.raises(ValueError, match=field):
         dataclasses.replace(CONTEXT, **changes)
+
+
+@pytest.mark.parametrize("kind", list(EmailKind))
+def test_the_settings_page_is_linked_when_configured(kind: EmailKind) -> None:
+    context = dataclasses.replace(CONTEXT, preferences_url="https://web.example/settings/")
+
+    email = render_notice_email(kind=kind, context=context)
+
+    assert "Notification settings: https://web.example/settings/" in email.text
+    assert '<a href="https://web.example/settings/">Notification settings</a>' in email.html
+
+
+@pytest.mark.parametrize("kind", list(EmailKind))
+def test_no_settings_link_when_unconfigured(kind: EmailKind) -> None:
+    email = render_notice_email(kind=kind, context=CONTEXT)
+
+    for body in (email.text, email.html):
+        assert "Notification settings" not in body
+
+
+def test_a_settings_link_must_be_a_web_link() -> None:
+    with pytest.raises(ValueError, match="preferences_url"):
+        dataclasses.replace(CONTEXT, preferences_url="javascript:alert(1)")
