@@ -15,10 +15,9 @@ import structlog
 from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
-logger = structlog.get_logger(__name__)
+from notices_api.core.notifier_api import notifier_client
 
-# The receipts page asks on every refresh; a slow notifier must not hold the page.
-TIMEOUT_SECONDS = 2.0
+logger = structlog.get_logger(__name__)
 
 
 class DeliveryStateUnavailableError(Exception):
@@ -57,11 +56,8 @@ class NotifierDeliveryStates:
 
     def for_notice(self, notice_id: UUID) -> dict[UUID, RecipientDelivery]:
         try:
-            with httpx.Client(
-                base_url=self._base_url,
-                headers={"Authorization": f"Bearer {self._token}"},
-                timeout=TIMEOUT_SECONDS,
-                transport=self._transport,
+            with notifier_client(
+                base_url=self._base_url, token=self._token, transport=self._transport
             ) as client:
                 response = client.get(f"/v1/notices/{notice_id}/acknowledgements")
             if response.status_code == httpx.codes.NOT_FOUND:

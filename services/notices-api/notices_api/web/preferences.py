@@ -12,9 +12,9 @@ import httpx
 import structlog
 from django.conf import settings
 
-logger = structlog.get_logger(__name__)
+from notices_api.core.notifier_api import notifier_client
 
-TIMEOUT_SECONDS = 2.0
+logger = structlog.get_logger(__name__)
 
 
 class PreferencesUnavailableError(Exception):
@@ -79,11 +79,8 @@ class NotifierPreferences:
 
     def _call(self, method: str, user_id: UUID, body: Any = None) -> dict[str, Any]:
         try:
-            with httpx.Client(
-                base_url=self._base_url,
-                headers={"Authorization": f"Bearer {self._token}"},
-                timeout=TIMEOUT_SECONDS,
-                transport=self._transport,
+            with notifier_client(
+                base_url=self._base_url, token=self._token, transport=self._transport
             ) as client:
                 response = client.request(
                     method, f"/v1/recipients/{user_id}/preferences", json=body
