@@ -43,6 +43,8 @@ def test_admin_sign_in_is_throttled_at_the_same_rate(client, auth_limit):
     assert client.get("/admin/login/").status_code == 200
 
 
+# Outside a test transaction: SQLite's schema editor refuses to run inside one.
+@pytest.mark.django_db(transaction=True)
 def test_the_core_migration_creates_the_table_of_the_shared_throttle_counts(settings):
     from config.settings import base
 
