@@ -152,3 +152,22 @@ def test_notices_list_groups_and_a_phone_sized_compose_form(
     phone.keyboard.press("Enter")  # the form submits from the keyboard alone
     expect(phone.locator(".field-invalid").first).to_contain_text("This field is required.")
     screenshot(phone, "compose-phone")
+
+
+def test_a_recipients_browser_is_refused_the_console_and_a_post_without_its_csrf_token(
+    page_for, publisher, recipient, group
+):
+    reader = page_for(recipient)
+    for url in ("/console/", "/console/notices/new/", f"/console/groups/{group.id}/"):
+        response = reader.goto(url)
+        assert response is not None
+        assert response.status == 403, url
+
+    # The publisher's own signed-in browser, posting the compose form without its token.
+    console = page_for(publisher)
+    console.goto("/console/notices/new/")
+    refused = console.request.post(
+        "/console/notices/new/", form={"title": "Forged", "body": "No token."}
+    )
+    assert refused.status == 403
+    assert not Notice.objects.filter(title="Forged").exists()
