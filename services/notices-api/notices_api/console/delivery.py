@@ -12,10 +12,9 @@ from uuid import UUID
 
 import httpx
 import structlog
-from django.conf import settings
 from pydantic import BaseModel, ValidationError
 
-from notices_api.core.notifier_api import notifier_client
+from notices_api.core.notifier_api import NotifierApiClient
 
 logger = structlog.get_logger(__name__)
 
@@ -46,19 +45,10 @@ class _Acknowledgement(BaseModel):
     reminder_status: str | None
 
 
-class NotifierDeliveryStates:
-    def __init__(
-        self, *, base_url: str, token: str, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self._base_url = base_url
-        self._token = token
-        self._transport = transport
-
+class NotifierDeliveryStates(NotifierApiClient):
     def for_notice(self, notice_id: UUID) -> dict[UUID, RecipientDelivery]:
         try:
-            with notifier_client(
-                base_url=self._base_url, token=self._token, transport=self._transport
-            ) as client:
+            with self._client() as client:
                 response = client.get(f"/v1/notices/{notice_id}/acknowledgements")
             if response.status_code == httpx.codes.NOT_FOUND:
                 return {}  # the notifier has not consumed notice.published yet
@@ -78,6 +68,4 @@ class NotifierDeliveryStates:
 
 
 def delivery_states() -> DeliveryStates:
-    return NotifierDeliveryStates(
-        base_url=settings.NOTIFIER_API_URL, token=settings.NOTIFIER_API_TOKEN
-    )
+    return NotifierDeliveryStates.from_settings()

@@ -10,9 +10,8 @@ from uuid import UUID
 
 import httpx
 import structlog
-from django.conf import settings
 
-from notices_api.core.notifier_api import notifier_client
+from notices_api.core.notifier_api import NotifierApiClient
 
 logger = structlog.get_logger(__name__)
 
@@ -41,14 +40,7 @@ class PreferencesStore(Protocol):
     def put(self, user_id: UUID, preferences: Preferences) -> None: ...
 
 
-class NotifierPreferences:
-    def __init__(
-        self, *, base_url: str, token: str, transport: httpx.BaseTransport | None = None
-    ) -> None:
-        self._base_url = base_url
-        self._token = token
-        self._transport = transport
-
+class NotifierPreferences(NotifierApiClient):
     def get(self, user_id: UUID) -> Preferences:
         body = self._call("GET", user_id)
         try:
@@ -79,9 +71,7 @@ class NotifierPreferences:
 
     def _call(self, method: str, user_id: UUID, body: Any = None) -> dict[str, Any]:
         try:
-            with notifier_client(
-                base_url=self._base_url, token=self._token, transport=self._transport
-            ) as client:
+            with self._client() as client:
                 response = client.request(
                     method, f"/v1/recipients/{user_id}/preferences", json=body
                 )
@@ -94,6 +84,4 @@ class NotifierPreferences:
 
 
 def preferences_store() -> PreferencesStore:
-    return NotifierPreferences(
-        base_url=settings.NOTIFIER_API_URL, token=settings.NOTIFIER_API_TOKEN
-    )
+    return NotifierPreferences.from_settings()
