@@ -16,12 +16,13 @@ from enum import StrEnum
 from typing import Any, NamedTuple, cast
 from uuid import UUID, uuid4
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import FromClause
 
 from notifier.channels.base import Outcome, SendResult
-from notifier.ledger import facts
 from notifier.ledger.cancel import CancelReason
+from notifier.ledger.facts import FactsT, columns_of
 from notifier.ledger.rules import NoticeFacts, PreferenceFacts, RecipientFacts, email_schedule
 from notifier.store.models import (
     Attempt,
@@ -29,6 +30,10 @@ from notifier.store.models import (
     Delivery,
     DeliveryKind,
     DeliveryStatus,
+    Notice,
+    Preferences,
+    Read,
+    Recipient,
     WebhookEndpoint,
 )
 from notifier.store.upsert import insert
@@ -36,6 +41,10 @@ from notifier.store.upsert import insert
 _DELIVERIES = cast(Table, Delivery.__table__)
 _ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
 _ATTEMPTS = cast(Table, Attempt.__table__)
+_NOTICES = cast(Table, Notice.__table__)
+_RECIPIENTS = cast(Table, Recipient.__table__)
+_PREFERENCES = cast(Table, Preferences.__table__)
+_READS = cast(Table, Read.__table__)
 
 
 class DueRow(NamedTuple):
@@ -99,76 +108,90 @@ class ClaimReport:
 Prepare = Callable[[DueRow, EmailFacts | WebhookFacts], Any]
 
 
-def _due_query(channel: Channel, now: datetime, limit: int) -> Any:
-    query = (
-        select(*(_DELIVERIES.c[name] for name in DueRow._fields))
-        .where(
-            _DELIVERIES.c.status == DeliveryStatus.PENDING.value,
-            _DELIVERIES.c.channel == channel.value,
-            _DELIVERIES.c.due_at <= now,
-            or_(_DELIVERIES.c.claimed_until.is_(None), _DELIVERIES.c.claimed_until < now),
-        )
-        .order_by(_DELIVERIES.c.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+_NOTICE_COLUMNS = columns_of(_NOTICES, NoticeFacts)
+_RECIPIENT_COLUMNS = columns_of(_RECIPIENTS, RecipientFacts)
+_PREFERENCE_COLUMNS = columns_of(_PREFERENCES, PreferenceFacts)
+
+
+def _claim_query(channel: Channel) -> Any:
+    """Due rows of ``channel`` with every fact their fate needs, in one statement.
+
+    Only the deliveries are locked (``FOR UPDATE OF``, skipping rows another
+    dispatcher holds); the facts are read as of the claim. ``now`` and ``limit`` are
+    bound per claim, so the statement is built and compiled once per channel.
+    """
+    due = (
+        _DELIVERIES.c.status == DeliveryStatus.PENDING.value,
+        _DELIVERIES.c.channel == channel.value,
+        _DELIVERIES.c.due_at <= bindparam("now"),
+        or_(
+            _DELIVERIES.c.claimed_until.is_(None),
+            _DELIVERIES.c.claimed_until < bindparam("now"),
+        ),
     )
-    if channel is Channel.WEBHOOK:
+    rows: FromClause = _DELIVERIES
+    if channel is Channel.EMAIL:
+        read = and_(
+            _READS.c.notice_id == _DELIVERIES.c.notice_id,
+            _READS.c.user_id == _DELIVERIES.c.target_id,
+        )
+        columns = [
+            *_NOTICE_COLUMNS,
+            *_RECIPIENT_COLUMNS,
+            *_PREFERENCE_COLUMNS,
+            _READS.c.user_id.is_not(None),
+        ]
+        rows = (
+            rows.outerjoin(_NOTICES, _NOTICES.c.notice_id == _DELIVERIES.c.notice_id)
+            .outerjoin(_RECIPIENTS, _RECIPIENTS.c.user_id == _DELIVERIES.c.target_id)
+            .outerjoin(_PREFERENCES, _PREFERENCES.c.user_id == _DELIVERIES.c.target_id)
+            .outerjoin(_READS, read)
+        )
+    else:
         # A disabled endpoint's deliveries wait until it is enabled again.
-        enabled = select(_ENDPOINTS.c.id).where(_ENDPOINTS.c.enabled.is_(True))
-        query = query.where(_DELIVERIES.c.target_id.in_(enabled))
-    return query
-
-
-async def _email_facts(
-    session: AsyncSession, rows: Sequence[DueRow]
-) -> tuple[
-    dict[UUID, NoticeFacts],
-    dict[UUID, RecipientFacts],
-    dict[UUID, PreferenceFacts],
-    set[tuple[UUID, UUID]],
-]:
-    users = [row.target_id for row in rows]
-    reminders = [(r.notice_id, r.target_id) for r in rows if r.kind == DeliveryKind.REMINDER]
-    return (
-        await facts.notices(session, (row.notice_id for row in rows)),
-        await facts.recipients(session, users),
-        await facts.preferences(session, users),
-        await facts.reads_among(session, reminders) if reminders else set(),
-    )
-
-
-async def _webhook_facts(session: AsyncSession, rows: Sequence[DueRow]) -> dict[UUID, WebhookFacts]:
-    found = await session.execute(
-        select(_ENDPOINTS.c.id, _ENDPOINTS.c.url, _ENDPOINTS.c.secrets).where(
-            _ENDPOINTS.c.id.in_({row.target_id for row in rows})
+        columns = [_ENDPOINTS.c.url, _ENDPOINTS.c.secrets]
+        rows = rows.join(
+            _ENDPOINTS,
+            and_(_ENDPOINTS.c.id == _DELIVERIES.c.target_id, _ENDPOINTS.c.enabled.is_(True)),
         )
+    return (
+        select(*(_DELIVERIES.c[name] for name in DueRow._fields), *columns)
+        .select_from(rows)
+        .where(*due)
+        .order_by(_DELIVERIES.c.due_at)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True, of=_DELIVERIES)
     )
-    return {row.id: WebhookFacts(row.url, tuple(row.secrets)) for row in found}
 
 
-def _fate_of_email(
-    row: DueRow,
-    notices: dict[UUID, NoticeFacts],
-    recipients: dict[UUID, RecipientFacts],
-    preferences: dict[UUID, PreferenceFacts],
-    reads: set[tuple[UUID, UUID]],
-    now: datetime,
+_CLAIM_QUERIES = {channel: _claim_query(channel) for channel in Channel}
+_DUE_ROW_WIDTH = len(DueRow._fields)
+
+
+def _facts_or_none(facts: type[FactsT], values: Sequence[Any]) -> FactsT | None:
+    """A left-joined row's facts, or None where the join found no row (its key is NULL)."""
+    return None if values[0] is None else facts._make(values)
+
+
+def _fate_of_email_row(
+    row: DueRow, joined: Sequence[Any], now: datetime
 ) -> EmailFacts | datetime | CancelReason:
-    notice = notices.get(row.notice_id)
+    notice_end = len(NoticeFacts._fields)
+    recipient_end = notice_end + len(RecipientFacts._fields)
+    preference_end = recipient_end + len(PreferenceFacts._fields)
+    notice = _facts_or_none(NoticeFacts, joined[:notice_end])
     if notice is None:  # rows are made from a notice's facts; a vanished one is owed nothing
         return CancelReason.ARCHIVED
-    recipient = recipients.get(row.target_id)
+    recipient = _facts_or_none(RecipientFacts, joined[notice_end:recipient_end])
     fate = email_schedule(
         kind=DeliveryKind(row.kind),
         notice=notice,
         recipient=recipient,
-        prefs=preferences.get(row.target_id),
-        has_read=(row.notice_id, row.target_id) in reads,
+        prefs=_facts_or_none(PreferenceFacts, joined[recipient_end:preference_end]),
+        has_read=bool(joined[preference_end]),
         now=now,
     )
-    if isinstance(fate, CancelReason):
-        return fate
-    if fate > now:
+    if isinstance(fate, CancelReason) or fate > now:
         return fate
     assert recipient is not None  # email_schedule cancels an unknown recipient
     return EmailFacts(notice, recipient)
@@ -184,18 +207,19 @@ async def claim_due(
     prepare: Prepare,
 ) -> ClaimReport:
     """Lease up to ``limit`` due rows to one token; cancel, defer or fail the rest."""
-    rows = [DueRow._make(row) for row in await session.execute(_due_query(channel, now, limit))]
+    found = await session.execute(_CLAIM_QUERIES[channel], {"now": now, "limit": limit})
+    rows: list[DueRow] = []
+    fates: dict[UUID, EmailFacts | WebhookFacts | datetime | CancelReason] = {}
+    for joined in found:
+        row = DueRow._make(joined[:_DUE_ROW_WIDTH])
+        rows.append(row)
+        if channel is Channel.EMAIL:
+            fates[row.id] = _fate_of_email_row(row, joined[_DUE_ROW_WIDTH:], now)
+        else:
+            url, secrets = joined[_DUE_ROW_WIDTH:]
+            fates[row.id] = WebhookFacts(url, tuple(secrets))
     if not rows:
         return ClaimReport([], {})
-    fates: dict[UUID, EmailFacts | WebhookFacts | datetime | CancelReason]
-    if channel is Channel.EMAIL:
-        email_facts = await _email_facts(session, rows)
-        fates = {row.id: _fate_of_email(row, *email_facts, now) for row in rows}
-    else:
-        endpoints = await _webhook_facts(session, rows)
-        fates = {
-            row.id: endpoints.get(row.target_id, CancelReason.ENDPOINT_DELETED) for row in rows
-        }
     token, lease = uuid4(), now + timedelta(seconds=lease_seconds)
     claimed: list[Claimed] = []
     counts: dict[ClaimFate, int] = {}

@@ -40,11 +40,16 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
 FactsT = TypeVar("FactsT", NoticeFacts, RecipientFacts, PreferenceFacts)
 
 
+def columns_of(table: Table, facts: type[FactsT]) -> list[Any]:
+    """The columns of ``table`` that make ``facts``, in its field order (the key first)."""
+    return [table.c[name] for name in facts._fields]
+
+
 async def _by_key(
     session: AsyncSession, table: Table, facts: type[FactsT], ids: Iterable[UUID]
 ) -> dict[UUID, FactsT]:
     """Rows of ``table`` whose key (the facts' first field) is among ``ids``, by key."""
-    columns = [table.c[name] for name in facts._fields]
+    columns = columns_of(table, facts)
     found: dict[UUID, FactsT] = {}
     for chunk in _chunks(list(set(ids))):
         for row in await session.execute(select(*columns).where(columns[0].in_(chunk))):
