@@ -25,6 +25,9 @@ def _results(**figures: float) -> dict[str, Any]:
         "baseline_aiosmtplib_per_second": 1000.0,
         "baseline_aiosmtplib_mail_bytes": 1500,
         "emails_per_second": 600.0,
+        "emails_per_second_cpu_ms": 1.25,
+        "emails_per_second_fake_channel_cpu_ms": 0.5,
+        "webhooks_per_second_cpu_ms": 0.75,
         "baseline_httpx_per_second": 1200.0,
         "webhooks_per_second": 900.0,
         "load_average": "1.0 1.0 1.0",
@@ -55,9 +58,9 @@ def test_a_ratio_at_its_floor_is_met() -> None:
 
 def test_the_report_puts_each_figure_beside_its_baseline() -> None:
     text = report(_results())
-    assert "| raw aiosmtplib send loop, 8 connections (baseline) | 1000 /s | - |" in text
-    assert "| email to SMTP sink | 600 /s | 0.60x |" in text
-    assert "| raw httpx signed POST loop, 32 senders (baseline) | 1200 /s | - |" in text
-    assert "| webhooks to receiver | 900 /s | 0.75x |" in text
+    assert "| raw aiosmtplib send loop, 8 connections (baseline) | 1000 /s | - | - |" in text
+    assert "| email to SMTP sink | 600 /s | 0.60x | 1.25 ms |" in text
+    assert "| raw httpx signed POST loop, 32 senders (baseline) | 1200 /s | - | - |" in text
+    assert "| webhooks to receiver | 900 /s | 0.75x | 0.75 ms |" in text
     assert "| webhooks >= 0.7x raw httpx | 0.75x | yes |" in text
     assert "- FastStream: one FastStream subscriber alone, prefetch 256." in text
