@@ -1,5 +1,8 @@
 import asyncio
 import dataclasses
+import email.message
+import email.parser
+import email.policy
 import socket
 import ssl
 import subprocess
@@ -398,3 +401,51 @@ async def test_a_send_cancelled_mid_transaction_leaves_no_broken_session(
     results = [await channel.send(an_email()) for _ in range(3)]
 
     assert {result.outcome for result in results} == {Outcome.DELIVERED}
+
+
+def _parsed(channel: SmtpEmailChannel, message: EmailMessage) -> email.message.EmailMessage:
+    """The message as a mail store reads it: line ends as the receiving server keeps them."""
+    wire = channel.compose(message)
+    parsed = email.parser.BytesParser(policy=email.policy.default).parsebytes(
+        wire.replace(b"\r\n", b"\n")
+    )
+    assert isinstance(parsed, email.message.EmailMessage)
+    return parsed
+
+
+@pytest.mark.parametrize(
+    "text_body",
+    [
+        "no newline at the end",
+        "--=_{hex}\n--=_{hex}--\nlines that look like the boundary\n",
+        "lines\r\nending\rthree ways\n. a leading dot\n\n\n",
+        "=3D, =, trailing space \nand tab\t\n" + "x" * 300,
+    ],
+    ids=["no-final-newline", "boundary-lookalike", "line-endings", "qp-specials"],
+)
+def test_every_body_comes_back_from_a_mail_parser_as_written(text_body: str) -> None:
+    channel = SmtpEmailChannel(host="127.0.0.1", port=25, from_address="n@notices.example")
+    message = an_email()
+    text_body = text_body.replace("{hex}", message.delivery_id.hex)
+    message = dataclasses.replace(message, text_body=text_body)
+
+    parsed = _parsed(channel, message)
+
+    text_part, html_part = parsed.iter_parts()
+    expected = text_body.replace("\r\n", "\n").replace("\r", "\n")
+    assert text_part.get_content() == expected
+    assert html_part.get_content() == message.html_body
+    assert all(len(line) <= 78 for line in channel.compose(message).split(b"\r\n")[12:])
+
+
+def test_a_long_or_non_ascii_header_is_encoded_and_folded() -> None:
+    channel = SmtpEmailChannel(host="127.0.0.1", port=25, from_address="n@notices.example")
+    long_value = "<https://notices.example/unsubscribe?" + "a" * 1200 + ">"
+    message = an_email(headers={"List-Unsubscribe": long_value, "X-Name": "Zoë Ärger"})
+
+    wire = channel.compose(message)
+
+    assert all(len(line) <= 998 for line in wire.split(b"\r\n"))
+    parsed = _parsed(channel, message)
+    assert parsed["List-Unsubscribe"] == long_value
+    assert parsed["X-Name"] == "Zoë Ärger"

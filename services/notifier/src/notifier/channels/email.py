@@ -9,14 +9,9 @@ transaction itself (except 530, which refuses our session) fail a message for go
 """
 
 import asyncio
-import email.charset
-import email.policy
+import binascii
 import email.utils
-import io
-from email.generator import BytesGenerator
 from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.nonmultipart import MIMENonMultipart
 from enum import StrEnum
 from typing import TypedDict
 
@@ -41,11 +36,9 @@ _TRANSIENT_ERRORS = (aiosmtplib.SMTPException, OSError, TimeoutError)
 # 530 (authentication or STARTTLS required) refuses our session, not the message:
 # a configuration to fix, after which the message should still go out.
 _SESSION_NOT_AUTHORISED = 530
-# The legacy (compat32) email API composes several times faster than the
-# EmailMessage one; the channel checks header values itself (no CR/LF).
-_UTF8_QUOTED_PRINTABLE = email.charset.Charset("utf-8")
-_UTF8_QUOTED_PRINTABLE.body_encoding = email.charset.QP
-_WIRE_POLICY = email.policy.compat32.clone(linesep="\r\n")
+# RFC 5322 2.1.1: a line is at most 998 characters plus CRLF; longer header values
+# are folded (as encoded words).
+_MAX_LINE_OCTETS = 1000
 
 
 class SmtpTls(StrEnum):
@@ -160,29 +153,40 @@ class SmtpEmailChannel:
             self._idle.put_nowait(client)
 
     def compose(self, message: EmailMessage) -> bytes:
-        """The message as sent: multipart/alternative, text first, then HTML."""
+        """The message as sent: multipart/alternative, text first, then HTML.
+
+        Written out directly rather than through ``email.generator``, which took ten
+        times as long as rendering the templates (0.56 ms of a send, mostly folding
+        headers and searching the bodies for a boundary). Both parts are
+        quoted-printable, so the boundary can start with ``=_``: quoted-printable
+        writes every ``=`` as ``=3D``, no body line can match it, and no search is
+        needed.
+        """
         for name, value in (("To", message.to_address), ("Subject", message.subject)):
             _check_header(name, value)
-        mime = MIMEMultipart("alternative")
-        mime["From"] = self._from_header
-        mime["To"] = message.to_address
-        mime["Subject"] = (
-            message.subject
-            if message.subject.isascii()
-            else Header(message.subject, "utf-8", header_name="Subject").encode()
-        )
-        mime["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
-        mime["Message-ID"] = f"<{message.delivery_id}@{self._message_id_domain}>"
+        boundary = f"=_{message.delivery_id.hex}"
+        headers = [
+            ("From", self._from_header),
+            ("To", message.to_address),
+            ("Subject", message.subject),
+            ("Date", email.utils.formatdate(localtime=False, usegmt=True)),
+            ("Message-ID", f"<{message.delivery_id}@{self._message_id_domain}>"),
+        ]
         for name, value in message.headers.items():
             if name.lower() in _RESERVED_HEADERS:
                 raise ValueError(f"header {name!r} is set by the channel")
             _check_header(name, value)
-            mime[name] = value
-        mime.attach(_text_part("plain", message.text_body))
-        mime.attach(_text_part("html", message.html_body))
-        wire = io.BytesIO()
-        BytesGenerator(wire, policy=_WIRE_POLICY).flatten(mime)
-        return wire.getvalue()
+            headers.append((name, value))
+        headers += [
+            ("MIME-Version", "1.0"),
+            ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+        ]
+        head = "".join(_header_line(name, value) for name, value in headers)
+        parts = b"".join(
+            _quoted_printable_part(boundary, subtype, body)
+            for subtype, body in (("plain", message.text_body), ("html", message.html_body))
+        )
+        return b"%s\r\n%s--%s--\r\n" % (head.encode("ascii"), parts, boundary.encode("ascii"))
 
     async def _send_on(self, client: aiosmtplib.SMTP, mime: bytes, to_address: str) -> None:
         if client.is_connected:
@@ -211,10 +215,28 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _text_part(subtype: str, body: str) -> MIMENonMultipart:
-    part = MIMENonMultipart("text", subtype)
-    part.set_payload(body, _UTF8_QUOTED_PRINTABLE)
-    return part
+def _header_line(name: str, value: str) -> str:
+    """One header, CRLF-terminated: as it is when ASCII and short enough, else RFC 2047-encoded."""
+    line = f"{name}: {value}\r\n"
+    if value.isascii() and len(line) <= _MAX_LINE_OCTETS:
+        return line
+    encoded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{name}: {encoded}\r\n"
+
+
+def _quoted_printable_part(boundary: str, subtype: str, body: str) -> bytes:
+    lines = body.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    encoded = binascii.b2a_qp(lines, istext=True).replace(b"\n", b"\r\n")
+    # The CRLF before the next boundary belongs to the boundary (RFC 2046 5.1.1).
+    return (
+        (
+            f"--{boundary}\r\n"
+            f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        ).encode("ascii")
+        + encoded
+        + b"\r\n"
+    )
 
 
 def _check_header(name: str, value: str) -> None:
