@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notices_api.core.testing import events_of
 from notices_api.notices.models import Notice
 from notices_api.notices.services import notice_draft_create, notice_mark_read, notice_publish
+from notices_api.outbox.testing import events_of
 from notices_contracts import NOTICE_PUBLISHED_V1, NOTICE_READ_V1
 
 pytestmark = pytest.mark.django_db

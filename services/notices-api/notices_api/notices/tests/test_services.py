@@ -13,7 +13,6 @@ from notices_api.core.exceptions import (
     NotFoundError,
     StateConflictError,
 )
-from notices_api.core.testing import assert_valid_message, events_of
 from notices_api.groups.services import group_create, group_members_add
 from notices_api.notices.models import Notice, NoticeRecipient, ReadReceipt
 from notices_api.notices.services import (
@@ -26,6 +25,7 @@ from notices_api.notices.services import (
     notice_summary,
 )
 from notices_api.outbox.models import OutboxEvent
+from notices_api.outbox.testing import assert_valid_message, events_of
 from notices_contracts import NOTICE_ARCHIVED_V1, NOTICE_PUBLISHED_V1, NOTICE_READ_V1
 
 pytestmark = pytest.mark.django_db
