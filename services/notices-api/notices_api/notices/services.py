@@ -1,7 +1,7 @@
 """Writes on notices. Each event-writing service locks the notice row first, so one
 notice's events enter the outbox in the order their transactions commit."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypedDict, Unpack
 from uuid import UUID
 
@@ -31,7 +31,7 @@ class DraftFields(TypedDict, total=False):
     urgent: bool
     visible_from: datetime | None
     visible_until: datetime | None
-    remind_after: timedelta | None
+    remind_after_seconds: int | None
     audience_users: list[User]
     audience_groups: list[RecipientGroup]
 
