@@ -209,10 +209,13 @@ class _NoticeTransitionApi(APIView):
     @extend_schema(request=None, responses=NoticeDetailOutput)
     def post(self, request: Request, notice_id: UUID) -> Response:
         user = request_user(request)
-        seen = notice_get(user=user, notice_id=notice_id)
-        changed = type(self).transition(notice=seen, actor=user)
-        # Publishing and archiving leave the caller's read state as it was.
-        changed.is_read = seen.is_read  # type: ignore[attr-defined]
+        try:
+            # The transition reads (and locks) the notice itself, once.
+            changed = type(self).transition(notice=Notice(pk=notice_id), actor=user)
+        except ActionForbiddenError:
+            # Not the author: a notice the caller cannot see is not found, as on every read.
+            notice_get(user=user, notice_id=notice_id)
+            raise
         return Response(_detail(changed, request))
 
 
