@@ -120,7 +120,6 @@ class NoticeApi(APIView):
     """Anyone signed in may read; only publishers may write."""
 
     # The notices (list) and each notice (detail) share it: whole on create, partial on update.
-
     class Input(StrictInput):
         title = StrictCharField(max_length=200)
         body = StrictCharField(max_length=20_000, allow_blank=True, required=False)

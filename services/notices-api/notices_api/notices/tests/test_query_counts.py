@@ -1,4 +1,5 @@
-"""Each read costs the same number of queries whatever the page holds."""
+"""Each read costs the same number of queries whatever the page holds; a publish reads its
+notice once."""
 
 from collections.abc import Callable
 
