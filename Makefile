@@ -97,11 +97,12 @@ contracts: setup ## regenerate the committed JSON Schemas and AsyncAPI document 
 	$(RUN) python -m notices_contracts.artifacts contracts
 
 .PHONY: lint
-lint: setup ## ruff (lint + format check) and mypy
+lint: setup ## ruff (lint + format check), mypy, and notices-api's import layers (lint-imports)
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy --config-file contracts/pyproject.toml contracts/src
 	cd $(API_DIR) && $(RUN) mypy .
+	cd $(API_DIR) && $(RUN) lint-imports
 	cd $(NOTIFIER_DIR) && $(RUN) mypy src fuzz
 	cd $(NOTIFIER_DEVTOOLS_DIR) && $(RUN) mypy src
 

@@ -39,7 +39,7 @@ API_METRICS = (
     """
 import django
 django.setup()
-import notices_api.core.metrics, notices_api.outbox.metrics
+import config.wsgi, notices_api.outbox.metrics  # the web process, and the relay's figures
 """
     + LIST_REGISTRY
 )

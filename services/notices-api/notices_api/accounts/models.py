@@ -3,12 +3,17 @@ from typing import Any, ClassVar
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models, transaction
+from django.dispatch import Signal
 from uuid6 import uuid7
 
 from notices_api.accounts.validators import validate_locale, validate_timezone
 
 PUBLISH_PERMISSION_CODENAME = "publish_notices"
 PUBLISH_PERMISSION = f"accounts.{PUBLISH_PERMISSION_CODENAME}"
+
+# Sent with ``user`` in the transaction that creates a user through the manager
+# (createsuperuser, scripts); the accounts app announces that user to the notifier.
+user_created = Signal()
 
 
 class UserQuerySet(models.QuerySet["User"]):
@@ -36,16 +41,14 @@ class UserManager(DjangoUserManager["User"]):
         self, username: str, email: str | None, password: str | None, **extra_fields: Any
     ) -> "User":
         # createsuperuser and scripts create users here, not through user_create; the
-        # notifier must hear of those users too. (services imports this module, hence late.)
-        from notices_api.accounts.services import recipient_changes_record
-
+        # notifier must hear of those users too (``user_created``).
         with transaction.atomic(using=self._db):
             # Private in Django, absent from the stubs; both create_user and
             # create_superuser go through it.
             user: User = super()._create_user(  # type: ignore[misc]
                 username, email, password, **extra_fields
             )
-            recipient_changes_record(user=user, before=None)
+            user_created.send(sender=self.model, user=user)
         return user
 
 

@@ -1,7 +1,6 @@
 """The console's forms. Each validates its fields, then hands the change to the service
 layer; a rule the service refuses comes back as an error next to its field."""
 
-from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -30,7 +29,8 @@ def _model_field(model: type[models.Model], name: str, **options: Any) -> Any:
 
 def remind_after_minutes(notice: Notice) -> int | None:
     """The console speaks of reminder delays in whole minutes."""
-    return int(notice.remind_after.total_seconds() // 60) if notice.remind_after else None
+    seconds = notice.remind_after_seconds
+    return seconds // 60 if seconds else None
 
 
 class _DateTimeLocal(forms.DateTimeInput):
@@ -112,7 +112,7 @@ class NoticeForm(AudienceForm):
             "urgent": data["urgent"],
             "visible_from": data["visible_from"],
             "visible_until": data["visible_until"],
-            "remind_after": timedelta(minutes=minutes) if minutes else None,
+            "remind_after_seconds": minutes * 60 if minutes else None,
             "audience_users": list(data["users"]),
             "audience_groups": list(data["groups"]),
         }

@@ -28,7 +28,7 @@ from notices_api.console.selectors import (
     notice_audience,
     receipts_overview,
 )
-from notices_api.core.exceptions import ApplicationError, NotFoundError
+from notices_api.core.exceptions import ActionForbiddenError, ApplicationError, NotFoundError
 from notices_api.core.permissions import may_publish
 from notices_api.groups.models import RecipientGroup
 from notices_api.groups.selectors import group_get, group_list, group_members
@@ -138,15 +138,18 @@ def notice_detail(request: HttpRequest, notice_id: UUID) -> HttpResponse:
 def _transition(
     request: HttpRequest, notice_id: UUID, *, move: Callable[..., Notice], done: str
 ) -> HttpResponse:
-    notice = _own_notice(request, notice_id)
     try:
-        move(notice=notice, actor=_publisher(request))
+        # The transition reads (and locks) the notice itself, once.
+        move(notice=Notice(pk=notice_id), actor=_publisher(request))
+    except (NotFoundError, ActionForbiddenError) as error:
+        # Only the author's own notices: anyone else's is not found, with no hint.
+        raise Http404("No such notice.") from error
     except ApplicationError as error:
         reasons = [text for texts in error.field_errors.values() for text in texts]
         messages.error(request, " ".join([error.detail, *reasons]))
     else:
         messages.success(request, done)
-    return redirect("console:notice", notice_id=notice.id)
+    return redirect("console:notice", notice_id=notice_id)
 
 
 @require_POST

@@ -1,5 +1,4 @@
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
@@ -103,32 +102,9 @@ def _detail(notice: Notice, request: Request) -> dict[str, Any]:
     return dict(NoticeDetailOutput(notice, context={"user": request_user(request)}).data)
 
 
-class NoticeInput(StrictInput):
-    title = StrictCharField(max_length=200)
-    body = StrictCharField(max_length=20_000, allow_blank=True, required=False)
-    category = StrictCharField(max_length=50, required=False, default=DEFAULT_CATEGORY)
-    urgent = StrictBooleanField(required=False, default=False)
-    visible_from = serializers.DateTimeField(
-        allow_null=True, required=False, help_text="Default: when it is published."
-    )
-    visible_until = serializers.DateTimeField(allow_null=True, required=False)
-    remind_after_seconds = StrictIntegerField(
-        min_value=MIN_REMIND_AFTER_SECONDS,
-        max_value=MAX_REMIND_AFTER_SECONDS,
-        allow_null=True,
-        required=False,
-        help_text="Remind recipients who have not read it after this long.",
-    )
-    recipient_user_ids = id_list_field(required=False)
-    recipient_group_ids = id_list_field(required=False)
-
-
 def _draft_content(validated: dict[str, Any]) -> DraftChanges:
     """Input fields to service arguments: ids become users and groups (one query each)."""
     content: dict[str, Any] = dict(validated)
-    if "remind_after_seconds" in content:
-        seconds = content.pop("remind_after_seconds")
-        content["remind_after"] = timedelta(seconds=seconds) if seconds else None
     if "recipient_user_ids" in content:
         content["audience_users"] = active_users_by_ids(
             user_ids=content.pop("recipient_user_ids"), field="recipient_user_ids"
@@ -140,8 +116,28 @@ def _draft_content(validated: dict[str, Any]) -> DraftChanges:
     return cast(DraftChanges, content)
 
 
-class _PublisherWrites(APIView):
+class NoticeApi(APIView):
     """Anyone signed in may read; only publishers may write."""
+
+    # The notices (list) and each notice (detail) share it: whole on create, partial on update.
+    class Input(StrictInput):
+        title = StrictCharField(max_length=200)
+        body = StrictCharField(max_length=20_000, allow_blank=True, required=False)
+        category = StrictCharField(max_length=50, required=False, default=DEFAULT_CATEGORY)
+        urgent = StrictBooleanField(required=False, default=False)
+        visible_from = serializers.DateTimeField(
+            allow_null=True, required=False, help_text="Default: when it is published."
+        )
+        visible_until = serializers.DateTimeField(allow_null=True, required=False)
+        remind_after_seconds = StrictIntegerField(
+            min_value=MIN_REMIND_AFTER_SECONDS,
+            max_value=MAX_REMIND_AFTER_SECONDS,
+            allow_null=True,
+            required=False,
+            help_text="Remind recipients who have not read it after this long.",
+        )
+        recipient_user_ids = id_list_field(required=False)
+        recipient_group_ids = id_list_field(required=False)
 
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method in {"GET", "HEAD", "OPTIONS"}:
@@ -149,7 +145,7 @@ class _PublisherWrites(APIView):
         return [IsAuthenticated(), IsPublisher()]
 
 
-class NoticeListApi(_PublisherWrites):
+class NoticeListApi(NoticeApi):
     pagination_class = CursorPage
 
     class FilterInput(serializers.Serializer[Any]):
@@ -171,27 +167,27 @@ class NoticeListApi(_PublisherWrites):
             view=self,
         )
 
-    @extend_schema(request=NoticeInput, responses={201: NoticeDetailOutput})
+    @extend_schema(request=NoticeApi.Input, responses={201: NoticeDetailOutput})
     def post(self, request: Request) -> Response:
         user = request_user(request)
-        serializer = NoticeInput(data=request.data)
+        serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
         notice = notice_draft_create(author=user, **_draft_content(serializer.validated_data))
         notice = notice_get(user=user, notice_id=notice.id)
         return Response(_detail(notice, request), status=status.HTTP_201_CREATED)
 
 
-class NoticeDetailApi(_PublisherWrites):
+class NoticeDetailApi(NoticeApi):
     @extend_schema(responses=NoticeDetailOutput)
     def get(self, request: Request, notice_id: UUID) -> Response:
         notice = notice_get(user=request_user(request), notice_id=notice_id)
         return Response(_detail(notice, request))
 
-    @extend_schema(request=NoticeInput(partial=True), responses=NoticeDetailOutput)
+    @extend_schema(request=NoticeApi.Input(partial=True), responses=NoticeDetailOutput)
     def patch(self, request: Request, notice_id: UUID) -> Response:
         user = request_user(request)
         notice = notice_get(user=user, notice_id=notice_id)
-        serializer = NoticeInput(data=request.data, partial=True)
+        serializer = self.Input(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         notice_draft_update(notice=notice, actor=user, **_draft_content(serializer.validated_data))
         return Response(_detail(notice_get(user=user, notice_id=notice_id), request))
@@ -212,10 +208,13 @@ class _NoticeTransitionApi(APIView):
     @extend_schema(request=None, responses=NoticeDetailOutput)
     def post(self, request: Request, notice_id: UUID) -> Response:
         user = request_user(request)
-        seen = notice_get(user=user, notice_id=notice_id)
-        changed = type(self).transition(notice=seen, actor=user)
-        # Publishing and archiving leave the caller's read state as it was.
-        changed.is_read = seen.is_read  # type: ignore[attr-defined]
+        try:
+            # The transition reads (and locks) the notice itself, once.
+            changed = type(self).transition(notice=Notice(pk=notice_id), actor=user)
+        except ActionForbiddenError:
+            # Not the author: a notice the caller cannot see is not found, as on every read.
+            notice_get(user=user, notice_id=notice_id)
+            raise
         return Response(_detail(changed, request))
 
 

@@ -175,8 +175,13 @@ class Notice(models.Model):
 
     @property
     def remind_after_seconds(self) -> int | None:
-        """``remind_after`` in whole seconds, as the API and the events carry it."""
+        """``remind_after`` in whole seconds, as the API, the console and the events give
+        it; None (or 0, when set) is no reminder."""
         return int(self.remind_after.total_seconds()) if self.remind_after else None
+
+    @remind_after_seconds.setter
+    def remind_after_seconds(self, seconds: int | None) -> None:
+        self.remind_after = timedelta(seconds=seconds) if seconds else None
 
     def clean(self) -> None:
         if self.visible_from and self.visible_until and self.visible_until <= self.visible_from:

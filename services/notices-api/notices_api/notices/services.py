@@ -1,7 +1,7 @@
 """Writes on notices. Each event-writing service locks the notice row first, so one
 notice's events enter the outbox in the order their transactions commit."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypedDict, Unpack
 from uuid import UUID
 
@@ -31,7 +31,7 @@ class DraftFields(TypedDict, total=False):
     urgent: bool
     visible_from: datetime | None
     visible_until: datetime | None
-    remind_after: timedelta | None
+    remind_after_seconds: int | None
     audience_users: list[User]
     audience_groups: list[RecipientGroup]
 
@@ -170,10 +170,17 @@ def _apply(notice: Notice, content: DraftFields) -> None:
 
 
 def _locked_for_author(*, notice: Notice, actor: User) -> Notice:
-    # The author comes with the locked row: callers render the returned notice.
+    """The notice, read once: locked, with its author and the actor's read state
+    (``is_read``), as callers render the returned notice."""
     locked = (
-        Notice.objects.select_for_update(of=("self",)).select_related("author").get(pk=notice.pk)
+        Notice.objects.select_for_update(of=("self",))
+        .select_related("author")
+        .with_read_state(actor)
+        .filter(pk=notice.pk)
+        .first()
     )
+    if locked is None:
+        raise NotFoundError("No such notice.")
     if locked.author_id != actor.id:
         raise ActionForbiddenError("Only the author of a notice can change it.")
     return locked

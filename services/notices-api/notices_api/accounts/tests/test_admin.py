@@ -1,6 +1,6 @@
 import pytest
 
-from notices_api.core.testing import events_of
+from notices_api.outbox.testing import events_of
 from notices_contracts import RECIPIENT_UPDATED_V1
 
 pytestmark = pytest.mark.django_db

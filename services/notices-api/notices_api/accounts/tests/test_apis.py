@@ -1,7 +1,7 @@
 import pytest
 from conftest import PASSWORD
 
-from notices_api.core.testing import events_of
+from notices_api.outbox.testing import events_of
 from notices_contracts import RECIPIENT_UPDATED_V1
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from notices_api.accounts.services import (
     user_profile_update,
     user_set_active,
 )
-from notices_api.core.testing import assert_valid_message, events_of
+from notices_api.outbox.testing import assert_valid_message, events_of
 from notices_contracts import RECIPIENT_UPDATED_V1
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from notices_api.core.testing import events_of
 from notices_api.notices.models import Notice
 from notices_api.notices.services import notice_draft_create, notice_mark_read, notice_publish
+from notices_api.outbox.testing import events_of
 from notices_contracts import NOTICE_PUBLISHED_V1, NOTICE_READ_V1
 
 pytestmark = pytest.mark.django_db
@@ -280,3 +280,12 @@ def test_receipts_are_for_the_author_only(client_for, published, other_publisher
     receipts = client_for(published.author).get(f"{detail(published.id)}receipts/").json()
     assert receipts["read"] == []
     assert [u["username"] for u in receipts["unread"]] == ["bob"]
+
+
+def test_archiving_answers_with_the_authors_own_read_state(client_for, publisher, recipient):
+    draft = notice_draft_create(author=publisher, title="Mine too", audience_users=[publisher])
+    published = client_for(publisher).post(f"{detail(draft.id)}publish/").json()
+    assert published["is_read"] is False
+    notice_mark_read(notice=draft, user=publisher)
+    archived = client_for(publisher).post(f"{detail(draft.id)}archive/").json()
+    assert (archived["status"], archived["is_read"]) == ("archived", True)

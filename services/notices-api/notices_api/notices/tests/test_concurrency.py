@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 
 from notices_api.core.exceptions import StateConflictError
-from notices_api.core.testing import events_of
 from notices_api.notices.models import ReadReceipt
 from notices_api.notices.services import notice_mark_read, notice_publish
+from notices_api.outbox.testing import events_of
 from notices_contracts import NOTICE_PUBLISHED_V1, NOTICE_READ_V1
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]

@@ -1,13 +1,16 @@
-"""Each read costs the same number of queries whatever the page holds."""
+"""Each read costs the same number of queries whatever the page holds; a publish reads its
+notice once."""
 
 from collections.abc import Callable
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notices_api.groups.services import group_create, group_members_add
+from notices_api.notices.models import Notice
 from notices_api.notices.services import notice_draft_create, notice_mark_read, notice_publish
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +88,42 @@ def test_query_count_does_not_grow_with_the_data(
     grown = _grown(make_user, publisher, recipient, notices=6, readers=5)
     with django_assert_num_queries(expected):
         assert client.get(url_of(*grown)).status_code == 200
+
+
+def _api_publish(client_for, publisher, draft) -> None:
+    url = reverse("notices:publish", kwargs={"notice_id": draft.id})
+    response = client_for(publisher).post(url)
+    assert response.status_code == 200
+    assert response.json()["status"] == "published"
+
+
+def _console_publish(client_for, publisher, draft) -> None:
+    console = Client()
+    console.force_login(publisher)
+    url = reverse("console:notice-publish", kwargs={"notice_id": draft.id})
+    assert console.post(url).status_code == 302
+
+
+@pytest.mark.parametrize("publish", [_api_publish, _console_publish], ids=["api", "console"])
+def test_publishing_reads_the_notice_once_and_checks_its_status_once(
+    publish, client_for, publisher, draft, monkeypatch
+):
+    checked = []
+    ensure_status = Notice.ensure_status
+
+    def counted(notice: Notice, expected: Notice.Status, *, action: str) -> None:
+        checked.append(expected)
+        ensure_status(notice, expected, action=action)
+
+    monkeypatch.setattr(Notice, "ensure_status", counted)
+    with CaptureQueriesContext(connection) as captured:
+        publish(client_for, publisher, draft)
+    notice_reads = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith("SELECT") and 'FROM "notices_notice"' in query["sql"]
+    ]
+    assert len(notice_reads) == 1, notice_reads
+    assert checked == [Notice.Status.DRAFT]
+    draft.refresh_from_db()
+    assert draft.status == Notice.Status.PUBLISHED

@@ -13,7 +13,6 @@ from notices_api.core.exceptions import (
     NotFoundError,
     StateConflictError,
 )
-from notices_api.core.testing import assert_valid_message, events_of
 from notices_api.groups.services import group_create, group_members_add
 from notices_api.notices.models import Notice, NoticeRecipient, ReadReceipt
 from notices_api.notices.services import (
@@ -26,6 +25,7 @@ from notices_api.notices.services import (
     notice_summary,
 )
 from notices_api.outbox.models import OutboxEvent
+from notices_api.outbox.testing import assert_valid_message, events_of
 from notices_contracts import NOTICE_ARCHIVED_V1, NOTICE_PUBLISHED_V1, NOTICE_READ_V1
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def test_publish_freezes_the_audience_and_records_one_valid_event(
         body="<p>Fire   drill at <b>10:00</b>.</p>\n" + "Leave calmly. " * 40,
         category="safety",
         urgent=True,
-        remind_after=timedelta(hours=2),
+        remind_after_seconds=2 * 3600,
         visible_until=timezone.now() + timedelta(days=7),
         audience_users=[recipient],
         audience_groups=[staff],
@@ -106,7 +106,7 @@ def test_a_committed_publish_leaves_exactly_one_valid_published_event(draft, pub
         notice=draft,
         actor=publisher,
         visible_until=timezone.now() + timedelta(days=1),
-        remind_after=timedelta(minutes=30),
+        remind_after_seconds=30 * 60,
     )
     notice_publish(notice=draft, actor=publisher)
 
