@@ -59,7 +59,8 @@ class EnvRead:
 
 
 def _env_reads_in(tree: ast.AST) -> Iterator[EnvRead]:
-    """os.environ.get / os.getenv / os.environ.setdefault / os.environ[...] with a literal name."""
+    """os.environ.get / os.getenv / os.environ.setdefault / os.environ[...] with a literal name,
+    and the notices-api settings' django-environ reader: ``env.<cast>("NAME", default=...)``."""
 
     def is_environ(node: ast.expr) -> bool:
         return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
@@ -67,7 +68,18 @@ def _env_reads_in(tree: ast.AST) -> Iterator[EnvRead]:
         )
 
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "env"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            has_default = len(node.args) > 1 or any(k.arg == "default" for k in node.keywords)
+            yield EnvRead(node.args[0].value, has_default=has_default)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             func = node.func
             reads_environ = func.attr in {"get", "setdefault"} and is_environ(func.value)
             is_getenv = func.attr == "getenv"
@@ -150,23 +162,28 @@ def api_env_reads() -> dict[str, EnvRead]:
 
 
 def api_setting_default(env_name: str) -> str:
-    """The literal default of ``os.environ.get(env_name, "<default>")`` in the settings."""
+    """The literal default of ``env.<cast>(env_name, default=<literal>)`` in the settings."""
     for path in _production_settings_modules():
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "get"
-                and len(node.args) == 2
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "env"
+                and node.args
                 and isinstance(node.args[0], ast.Constant)
                 and node.args[0].value == env_name
-                and isinstance(node.args[1], ast.Constant)
             ):
-                return str(node.args[1].value)
+                for default in [
+                    *node.args[1:2],
+                    *(k.value for k in node.keywords if k.arg == "default"),
+                ]:
+                    if isinstance(default, ast.Constant):
+                        return str(default.value)
     relay_defaults = relay_setting_defaults()
     if env_name in relay_defaults:
         return relay_defaults[env_name]
-    raise LookupError(f"no os.environ.get({env_name!r}, <literal default>) in the API settings")
+    raise LookupError(f"no env.<cast>({env_name!r}, default=<literal>) in the API settings")
 
 
 def notifier_settings_available() -> bool:

@@ -1,4 +1,4 @@
-"""config.settings.production refuses unsafe host lists; HTTPS hardening is one switch."""
+"""config.settings.production refuses bad values and unsafe ones; HTTPS hardening is one switch."""
 
 import json
 import os
@@ -60,3 +60,46 @@ def test_the_https_switch_turns_on_proxy_header_hsts_redirect_and_secure_cookies
     assert session_secure
     assert csrf_secure
     assert proxy_header == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OUTBOX_RELAY_BATCH_SIZE", "abc"),
+        ("OUTBOX_RELAY_CONFIRM_TIMEOUT_SECONDS", "ten"),
+        ("OUTBOX_RELAY_POLL_INTERVAL_SECONDS", "1.5s"),
+        ("DJANGO_DEBUG", "maybe"),
+        ("DJANGO_HTTPS", "sometimes"),
+        ("NOTICES_MAX_REQUEST_BYTES", "1MB"),
+        ("NOTICES_TRUSTED_PROXY_COUNT", "one"),
+        ("NOTICES_METRICS_CACHE_SECONDS", "fifteen"),
+    ],
+)
+def test_a_bad_value_stops_the_start_naming_its_variable(name: str, value: str) -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS="api.example.com", **{name: value})
+
+    assert result.returncode != 0
+    assert f"{name}={value!r}" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("token", ["short-token", "CHANGE-ME", "CHANGE-ME" + "x" * 40])
+def test_production_refuses_a_short_or_placeholder_metrics_token(token: str) -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS="api.example.com", NOTICES_METRICS_TOKEN=token)
+
+    assert result.returncode != 0
+    assert "NOTICES_METRICS_TOKEN" in result.stderr
+
+
+@pytest.mark.parametrize("token", ["", "m" * 32])
+def test_production_takes_a_long_metrics_token_or_none(token: str) -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS="api.example.com", NOTICES_METRICS_TOKEN=token)
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("key", ["short-key", "CHANGE-ME" + "k" * 40])
+def test_production_refuses_a_short_or_placeholder_secret_key(key: str) -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS="api.example.com", DJANGO_SECRET_KEY=key)
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
