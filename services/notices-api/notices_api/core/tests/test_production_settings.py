@@ -17,7 +17,7 @@ LOAD = (
 )
 
 
-def load_production(**env: str) -> subprocess.CompletedProcess[str]:
+def load_production(script: str = LOAD, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
@@ -26,7 +26,7 @@ def load_production(**env: str) -> subprocess.CompletedProcess[str]:
         **env,
     }
     return subprocess.run(
-        [sys.executable, "-c", LOAD],
+        [sys.executable, "-c", script],
         cwd=SERVICE_DIR,
         env=full_env,
         capture_output=True,
@@ -103,3 +103,22 @@ def test_production_refuses_a_short_or_placeholder_secret_key(key: str) -> None:
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_an_old_name_still_sets_its_setting_and_the_log_says_the_new_name() -> None:
+    result = load_production(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.OUTBOX_RELAY.poll_interval_seconds)",
+        DJANGO_ALLOWED_HOSTS="api.example.com",
+        LOG_FORMAT="json",
+        OUTBOX_RELAY_POLL_INTERVAL="0.25",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0.25"
+    logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert {
+        "event": "env_var_renamed",
+        "old": "OUTBOX_RELAY_POLL_INTERVAL",
+        "new": "OUTBOX_RELAY_POLL_INTERVAL_SECONDS",
+    }.items() <= logged[0].items()
