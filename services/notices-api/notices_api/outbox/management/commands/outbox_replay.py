@@ -6,7 +6,7 @@ from uuid import UUID
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notices_api.core.progress import progress_bar
+from notices_api.core.progress import add_progress_argument, progress_bar
 from notices_api.outbox.models import OutboxEvent
 from notices_api.outbox.services import outbox_events_replay
 
@@ -24,9 +24,7 @@ class Command(BaseCommand):
             default=settings.OUTBOX_RELAY.batch_size,
             help="events per transaction; default OUTBOX_RELAY_BATCH_SIZE",
         )
-        parser.add_argument(
-            "--progress", action="store_true", help="show the progress bar without a terminal"
-        )
+        add_progress_argument(parser)
 
     def handle(
         self,
