@@ -36,11 +36,12 @@ _FALSE = frozenset({"false", "no", "off", "0", ""})
 
 
 class Env(environ.Env):  # type: ignore[misc]  # django-environ ships no types
-    """``environ.Env`` that names the variable of a bad value and reads the old names."""
+    """``environ.Env`` that names the variable of a bad value, reads the old names and
+    takes every value literally."""
 
-    def __init__(self, environ: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, variables: Mapping[str, str] = os.environ) -> None:
         super().__init__()
-        self.ENVIRON = environ
+        self.ENVIRON = variables
         # (old, new) of each old name read, for the settings to log once logging is set up.
         self.renamed_in_use: list[tuple[str, str]] = []
 
@@ -51,11 +52,18 @@ class Env(environ.Env):  # type: ignore[misc]  # django-environ ships no types
         default: Any = environ.Env.NOTSET,
         parse_default: bool = False,
     ) -> Any:
+        # Not django-environ's own: it reads a value starting with "$" as the name of another
+        # variable, and a generated secret key may start with one.
         var = self._name_set(var)
+        if var not in self.ENVIRON:
+            if default is self.NOTSET:
+                raise ImproperlyConfigured(f"set the {var} environment variable")
+            return self.parse_value(default, cast) if parse_default else default
+        raw = self.ENVIRON[var]
         try:
-            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+            return self.parse_value(raw, cast)
         except ValueError as error:
-            raise ImproperlyConfigured(f"{var}={self.ENVIRON[var]!r}: {error}") from error
+            raise ImproperlyConfigured(f"{var}={raw!r}: {error}") from error
 
     @classmethod
     def parse_value(cls, value: Any, cast: Any) -> Any:

@@ -27,6 +27,17 @@ def test_a_value_that_does_not_parse_is_refused_naming_the_variable(cast: str, r
         getattr(env, cast)("SOME_SETTING", default=None)
 
 
+def test_a_value_is_taken_literally_even_when_it_starts_with_a_dollar() -> None:
+    env = Env({"DJANGO_SECRET_KEY": "$OTHER-and-the-rest-of-a-generated-key", "OTHER": "x"})
+
+    assert env.str("DJANGO_SECRET_KEY") == "$OTHER-and-the-rest-of-a-generated-key"
+
+
+def test_a_variable_without_a_default_must_be_set() -> None:
+    with pytest.raises(ImproperlyConfigured, match="set the AMQP_URL environment variable"):
+        Env({}).str("AMQP_URL")
+
+
 def test_the_old_name_of_a_renamed_variable_is_read_with_a_warning() -> None:
     env = Env({OLD: "0.25"})
 
