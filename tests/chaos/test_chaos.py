@@ -92,7 +92,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "NOTIFIER_EMAIL_CONCURRENCY": str(EMAIL_CONCURRENCY),
             "NOTIFIER_WEBHOOK_CONCURRENCY": str(WEBHOOK_CONCURRENCY),
         },
-        relay_env={"LOG_LEVEL": "INFO", "OUTBOX_RELAY_RECONNECT_CAP": "2"},
+        relay_env={"LOG_LEVEL": "INFO", "OUTBOX_RELAY_RECONNECT_CAP_SECONDS": "2"},
         receiver_args=("--failure-rate", str(WEBHOOK_FAILURE_RATE), "--seed", str(SEED)),
     ) as started:
         yield started

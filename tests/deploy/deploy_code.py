@@ -58,8 +58,26 @@ class EnvRead:
         return not self.has_default or any(p.search(self.name) for p in MUST_BE_SET)
 
 
+def _settings_env_read(node: ast.AST) -> tuple[str, ast.expr | None] | None:
+    """Name and default (None: no default) of a read through the notices-api settings'
+    django-environ reader, ``env.<cast>("NAME", default=...)``; None for any other node."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "env"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
+        return None
+    defaults = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "default")]
+    return node.args[0].value, (defaults[0] if defaults else None)
+
+
 def _env_reads_in(tree: ast.AST) -> Iterator[EnvRead]:
-    """os.environ.get / os.getenv / os.environ.setdefault / os.environ[...] with a literal name."""
+    """os.environ.get / os.getenv / os.environ.setdefault / os.environ[...] with a literal name,
+    and the notices-api settings' django-environ reader: ``env.<cast>("NAME", default=...)``."""
 
     def is_environ(node: ast.expr) -> bool:
         return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
@@ -67,7 +85,11 @@ def _env_reads_in(tree: ast.AST) -> Iterator[EnvRead]:
         )
 
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        settings_read = _settings_env_read(node)
+        if settings_read is not None:
+            name, default = settings_read
+            yield EnvRead(name, has_default=default is not None)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             func = node.func
             reads_environ = func.attr in {"get", "setdefault"} and is_environ(func.value)
             is_getenv = func.attr == "getenv"
@@ -150,23 +172,18 @@ def api_env_reads() -> dict[str, EnvRead]:
 
 
 def api_setting_default(env_name: str) -> str:
-    """The literal default of ``os.environ.get(env_name, "<default>")`` in the settings."""
+    """The literal default of ``env.<cast>(env_name, default=<literal>)`` in the settings."""
     for path in _production_settings_modules():
         for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "get"
-                and len(node.args) == 2
-                and isinstance(node.args[0], ast.Constant)
-                and node.args[0].value == env_name
-                and isinstance(node.args[1], ast.Constant)
-            ):
-                return str(node.args[1].value)
+            settings_read = _settings_env_read(node)
+            if settings_read is not None and settings_read[0] == env_name:
+                default = settings_read[1]
+                if isinstance(default, ast.Constant):
+                    return str(default.value)
     relay_defaults = relay_setting_defaults()
     if env_name in relay_defaults:
         return relay_defaults[env_name]
-    raise LookupError(f"no os.environ.get({env_name!r}, <literal default>) in the API settings")
+    raise LookupError(f"no env.<cast>({env_name!r}, default=<literal>) in the API settings")
 
 
 def notifier_settings_available() -> bool:

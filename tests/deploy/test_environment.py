@@ -135,8 +135,8 @@ def test_notifier_settings_accept_the_compose_and_k8s_values(
 
 
 def test_api_settings_accept_the_k8s_values_once_the_secret_is_real() -> None:
-    """The placeholder secret key is refused (fail fast); with a real one the production
-    settings load from the ConfigMap and Secret, types included."""
+    """The placeholder secret key and metrics token are refused (fail fast); with real ones
+    the production settings load from the ConfigMap and Secret, types included."""
     environments = {}
     for workload, _, container in k8s_containers():
         if image_name(container) == API_IMAGE:
@@ -147,6 +147,8 @@ def test_api_settings_accept_the_k8s_values_once_the_secret_is_real() -> None:
         env = dict(items)
         assert "DJANGO_SECRET_KEY" in run_in_api(LOAD_SETTINGS_OR_ERROR, env), workload
         env["DJANGO_SECRET_KEY"] = "k" * 50
+        assert "NOTICES_METRICS_TOKEN" in run_in_api(LOAD_SETTINGS_OR_ERROR, env), workload
+        env["NOTICES_METRICS_TOKEN"] = "m" * 50
         assert run_in_api(LOAD_SETTINGS_OR_ERROR, env) == "loaded", workload
 
 

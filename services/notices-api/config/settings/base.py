@@ -1,21 +1,24 @@
-"""Settings shared by every environment. Secrets and URLs come from env vars."""
+"""Settings shared by every environment. Secrets and URLs come from env vars, each read
+through ``env`` (config.env): a bad value stops the start naming its variable."""
 
-import os
 from pathlib import Path
 
 import dj_database_url
+import structlog
 
+from config.env import Env
 from notices_api.core.logging import configure_logging
 from notices_api.outbox.config import RelaySettings
 from notices_contracts import EXCHANGE_NAME
 
+env = Env()
 BASE_DIR = Path(__file__).resolve().parents[2]
-VAR_DIR = Path(os.environ.get("NOTICES_API_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR = Path(env.str("NOTICES_API_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
-DEBUG = os.environ.get("DJANGO_DEBUG", "false").lower() in {"1", "true", "yes"}
-ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "*").split(",") if h]
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["*"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -84,7 +87,7 @@ def database_from_url(url: str) -> dict[str, object]:
 
 DATABASES = {
     "default": database_from_url(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'notices-api.sqlite3'}")
+        env.str("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'notices-api.sqlite3'}")
     )
 }
 
@@ -103,23 +106,19 @@ LOGIN_REDIRECT_URL = "web:inbox"
 LOGOUT_REDIRECT_URL = "web:login"
 
 # Public base URL of the API, used for links carried in events (notice.published url).
-PUBLIC_BASE_URL = os.environ.get("NOTICES_PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+PUBLIC_BASE_URL = env.str("NOTICES_PUBLIC_BASE_URL", default="http://localhost:8000").rstrip("/")
 
 # /metrics recomputes its database gauges at most once per window per process; with a
 # token set, it asks for it as a bearer token (docs/security.md).
-NOTICES_METRICS_CACHE_SECONDS = float(os.environ.get("NOTICES_METRICS_CACHE_SECONDS", "15"))
-NOTICES_METRICS_TOKEN = os.environ.get("NOTICES_METRICS_TOKEN", "")
+NOTICES_METRICS_CACHE_SECONDS = env.float("NOTICES_METRICS_CACHE_SECONDS", default=15.0)
+NOTICES_METRICS_TOKEN = env.str("NOTICES_METRICS_TOKEN", default="")
 
 # The publisher console reads delivery state from the notifier's HTTP API, server-side.
-NOTIFIER_API_URL = os.environ.get("NOTIFIER_API_URL", "http://localhost:8001").rstrip("/")
-NOTIFIER_API_TOKEN = os.environ.get("NOTIFIER_API_TOKEN", "")
+NOTIFIER_API_URL = env.str("NOTIFIER_API_URL", default="http://localhost:8001").rstrip("/")
+NOTIFIER_API_TOKEN = env.str("NOTIFIER_API_TOKEN", default="")
 
 # The benchmark's constant endpoint (GET /api/v1/bench/baseline/, core.views.BenchBaselineView).
-BENCH_BASELINE_ENDPOINT = os.environ.get("NOTICES_BENCH_BASELINE_ENDPOINT", "false").lower() in {
-    "1",
-    "true",
-    "yes",
-}
+BENCH_BASELINE_ENDPOINT = env.bool("NOTICES_BENCH_BASELINE_ENDPOINT", default=False)
 
 # HTTP API
 REST_FRAMEWORK = {
@@ -140,15 +139,15 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": os.environ.get("THROTTLE_RATE_ANON", "60/minute"),
-        "user": os.environ.get("THROTTLE_RATE_USER", "1200/minute"),
+        "anon": env.str("THROTTLE_RATE_ANON", default="60/minute"),
+        "user": env.str("THROTTLE_RATE_USER", default="1200/minute"),
         # Password guessing on the token endpoint, counted per client address.
-        "auth": os.environ.get("THROTTLE_RATE_AUTH", "20/minute"),
+        "auth": env.str("THROTTLE_RATE_AUTH", default="20/minute"),
     },
     "EXCEPTION_HANDLER": "notices_api.core.problems.problem_exception_handler",
     # Throttles count per client address: X-Forwarded-For is believed only through this many
     # proxies of ours; with 0 it is ignored (a client could forge it) and REMOTE_ADDR counts.
-    "NUM_PROXIES": int(os.environ.get("NOTICES_TRUSTED_PROXY_COUNT", "0")),
+    "NUM_PROXIES": env.int("NOTICES_TRUSTED_PROXY_COUNT", default=0),
     "DEFAULT_SCHEMA_CLASS": "notices_api.core.schema.ProblemAwareAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -161,7 +160,7 @@ CACHES = {
     }
 }
 # Larger request bodies answer 413 before anything reads them (docs/security.md).
-NOTICES_MAX_REQUEST_BYTES = int(os.environ.get("NOTICES_MAX_REQUEST_BYTES", "1048576"))
+NOTICES_MAX_REQUEST_BYTES = env.int("NOTICES_MAX_REQUEST_BYTES", default=1048576)
 # Problem details (RFC 9457): ``type`` is this prefix plus a slug, e.g. validation-error.
 PROBLEM_TYPE_BASE = "urn:notices:problem:"
 
@@ -186,17 +185,19 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Outbox and relay
-AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@localhost:5672/")
-OUTBOX_EXCHANGE = os.environ.get("OUTBOX_EXCHANGE", EXCHANGE_NAME)
+AMQP_URL = env.str("AMQP_URL", default="amqp://guest:guest@localhost:5672/")
+OUTBOX_EXCHANGE = env.str("OUTBOX_EXCHANGE", default=EXCHANGE_NAME)
 # Rows are spread over partitions by aggregate id; one relay owns a partition at a
 # time, which keeps each aggregate's events in order. Changing it re-partitions
 # only new rows, so drain the outbox before changing it.
-OUTBOX_PARTITIONS = int(os.environ.get("OUTBOX_PARTITIONS", "16"))
+OUTBOX_PARTITIONS = env.int("OUTBOX_PARTITIONS", default=16)
 OUTBOX_NOTIFY_CHANNEL = "notices_outbox"
 # The relay's tuning: env vars OUTBOX_RELAY_<FIELD> (see RelaySettings and docs/relay.md).
-OUTBOX_RELAY = RelaySettings.from_env(os.environ)
+OUTBOX_RELAY = RelaySettings.from_env(env)
 
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "auto")
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="auto")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING_CONFIG = None
 configure_logging(log_format=LOG_FORMAT, level=LOG_LEVEL)
+for _old, _new in env.renamed_in_use:
+    structlog.get_logger(__name__).warning("env_var_renamed", old=_old, new=_new)

@@ -1,9 +1,7 @@
 """Local development: DEBUG on unless the environment says otherwise."""
 
-import os
-
 from config.settings.base import *  # noqa: F403
-from config.settings.base import VAR_DIR
+from config.settings.base import VAR_DIR, env
 
-DEBUG = os.environ.get("DJANGO_DEBUG", "true").lower() in {"1", "true", "yes"}
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -4,19 +4,18 @@ TEST_DATABASE=sqlite runs the DB-agnostic suite on SQLite; otherwise PostgreSQL 
 TEST_POSTGRES_URL, with a database name unique to this run.
 """
 
-import os
 import uuid
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import database_from_url
+from config.settings.base import database_from_url, env
 
-RUN_ID = os.environ.get("TEST_RUN_ID") or uuid.uuid4().hex[:10]
+RUN_ID = env.str("TEST_RUN_ID", default="") or uuid.uuid4().hex[:10]
 
-if os.environ.get("TEST_DATABASE", "postgres") == "sqlite":
+if env.str("TEST_DATABASE", default="postgres") == "sqlite":
     DATABASES = {"default": database_from_url("sqlite://:memory:")}
 else:
     _postgres = database_from_url(
-        os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+        env.str("TEST_POSTGRES_URL", default="postgres://postgres@127.0.0.1:5432/postgres")
     )
     _postgres["TEST"] = {"NAME": f"test_notices_api_{RUN_ID}"}
     _postgres["CONN_MAX_AGE"] = 0

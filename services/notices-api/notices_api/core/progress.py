@@ -9,11 +9,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO, cast
 
-from django.core.management.base import OutputWrapper
+from django.core.management.base import CommandParser, OutputWrapper
 from rich.console import Console
 from rich.progress import Progress
 
 Advance = Callable[[int], None]
+
+
+def add_progress_argument(parser: CommandParser) -> None:
+    """``--progress``, to pass on as ``progress_bar(forced=...)``."""
+    parser.add_argument(
+        "--progress", action="store_true", help="show the progress bar without a terminal"
+    )
 
 
 @contextmanager

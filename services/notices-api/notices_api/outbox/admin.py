@@ -2,6 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
@@ -42,7 +43,9 @@ class OutboxEventAdmin(ModelAdmin):
 
     @admin.action(description="Replay selected parked (failed) events")
     def replay(self, request: HttpRequest, queryset: OutboxEventQuerySet) -> None:
-        replayed = outbox_events_replay(events=queryset)
+        replayed = outbox_events_replay(
+            events=queryset, batch_size=settings.OUTBOX_RELAY.batch_size
+        )
         self.message_user(request, f"Replayed {replayed} parked event(s).", messages.SUCCESS)
 
     @admin.action(description="Skip selected parked events (never publish; release their notice)")

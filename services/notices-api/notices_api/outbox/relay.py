@@ -81,7 +81,7 @@ def relay_from_settings(**overrides: Any) -> "Relay":
         channel=AmqpConfirmChannel(
             url=settings.AMQP_URL,
             exchange=settings.OUTBOX_EXCHANGE,
-            write_timeout=tuning.confirm_timeout,
+            write_timeout=tuning.confirm_timeout_seconds,
         ),
         coordinator=coordinator_for_database(tuning),
     )
@@ -167,14 +167,14 @@ class Relay:
                 now = time.monotonic()
                 if now >= next_rebalance:
                     self._coordinator.rebalance()
-                    next_rebalance = now + self._settings.rebalance_interval
+                    next_rebalance = now + self._settings.rebalance_interval_seconds
                 try:
                     if now >= next_prune:
                         self._prune()
-                        next_prune = now + self._settings.prune_interval
+                        next_prune = now + self._settings.prune_interval_seconds
                     if now >= next_gauges:
                         self._update_gauges()
-                        next_gauges = now + self._settings.gauge_interval
+                        next_gauges = now + self._settings.gauge_interval_seconds
                     if not self._channel.connected:
                         self._channel.connect()
                         metrics.BROKER_RECONNECTS.inc()
@@ -209,7 +209,7 @@ class Relay:
                     continue  # a full batch: more is probably waiting
                 # Whatever committed since the claim has sent a NOTIFY, which ends the
                 # wait at once; an empty claim round first would only add latency.
-                wait = min(self._settings.poll_interval, max(0.0, next_rebalance - now))
+                wait = min(self._settings.poll_interval_seconds, max(0.0, next_rebalance - now))
                 self._wait_for_work(wait)
         finally:
             self._channel.close()
@@ -231,7 +231,7 @@ class Relay:
                 self._channel,
                 lanes,
                 window=self._settings.confirm_window,
-                confirm_timeout=self._settings.confirm_timeout,
+                confirm_timeout=self._settings.confirm_timeout_seconds,
             )
             results.update(refused)
             confirmed_at = time.monotonic()
@@ -393,8 +393,8 @@ class Relay:
             return 1
         delay = retry_delay(
             attempts,
-            base=self._settings.backoff_base,
-            cap=self._settings.backoff_cap,
+            base=self._settings.backoff_base_seconds,
+            cap=self._settings.backoff_cap_seconds,
             rng=self._rng,
         )
         OutboxEvent.objects.filter(id=row.id).update(
@@ -439,8 +439,8 @@ class Relay:
     def _back_off(self, event: str, error: BaseException, failures: int) -> None:
         delay = retry_delay(
             failures,
-            base=self._settings.reconnect_base,
-            cap=self._settings.reconnect_cap,
+            base=self._settings.reconnect_base_seconds,
+            cap=self._settings.reconnect_cap_seconds,
             rng=self._rng,
         )
         log.warning(event, error=repr(error), failures=failures, retry_in_s=round(delay, 3))

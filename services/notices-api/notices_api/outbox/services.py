@@ -1,5 +1,6 @@
 """Writing domain events into the outbox, inside the caller's transaction."""
 
+from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
@@ -67,23 +68,43 @@ def outbox_event_record(
     return event
 
 
-def outbox_events_replay(*, events: OutboxEventQuerySet) -> int:
+def outbox_events_replay(
+    *,
+    events: OutboxEventQuerySet,
+    batch_size: int,
+    on_batch: Callable[[int], None] = lambda _replayed: None,
+) -> int:
     """Put parked (failed) events back in the queue, with a fresh set of attempts.
 
     The aggregate's later events were held while it was parked: it goes out first.
+    ``batch_size`` events per transaction, in position order (``on_batch`` hears how
+    many each one replayed), so a large replay holds no lock for long.
     """
-    with transaction.atomic():
-        parked = events.failed()
-        partitions = set(parked.values_list("partition", flat=True))
-        replayed = parked.update(
-            status=OutboxEvent.Status.PENDING,
-            attempts=0,
-            next_attempt_at=timezone.now(),
-            last_error="",
-        )
-        for partition in partitions:
-            _notify_relays(partition)
-    return replayed
+    replayed = 0
+    after = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                events.failed()
+                .filter(position__gt=after)
+                .order_by("position")
+                .values_list("id", "position", "partition")[:batch_size]
+            )
+            if not batch:
+                return replayed
+            batch_replayed = OutboxEvent.objects.filter(
+                id__in=[event_id for event_id, _, _ in batch]
+            ).update(
+                status=OutboxEvent.Status.PENDING,
+                attempts=0,
+                next_attempt_at=timezone.now(),
+                last_error="",
+            )
+            for partition in {partition for _, _, partition in batch}:
+                _notify_relays(partition)
+        after = batch[-1][1]
+        replayed += batch_replayed
+        on_batch(batch_replayed)
 
 
 def _notify_relays(partition: int) -> None:

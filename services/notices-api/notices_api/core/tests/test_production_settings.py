@@ -1,4 +1,4 @@
-"""config.settings.production refuses unsafe host lists; HTTPS hardening is one switch."""
+"""config.settings.production refuses bad values and unsafe ones; HTTPS hardening is one switch."""
 
 import json
 import os
@@ -17,7 +17,7 @@ LOAD = (
 )
 
 
-def load_production(**env: str) -> subprocess.CompletedProcess[str]:
+def load_production(script: str = LOAD, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {
         "PATH": os.environ["PATH"],
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
@@ -26,7 +26,7 @@ def load_production(**env: str) -> subprocess.CompletedProcess[str]:
         **env,
     }
     return subprocess.run(
-        [sys.executable, "-c", LOAD],
+        [sys.executable, "-c", script],
         cwd=SERVICE_DIR,
         env=full_env,
         capture_output=True,
@@ -60,3 +60,65 @@ def test_the_https_switch_turns_on_proxy_header_hsts_redirect_and_secure_cookies
     assert session_secure
     assert csrf_secure
     assert proxy_header == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OUTBOX_RELAY_BATCH_SIZE", "abc"),
+        ("OUTBOX_RELAY_CONFIRM_TIMEOUT_SECONDS", "ten"),
+        ("OUTBOX_RELAY_POLL_INTERVAL_SECONDS", "1.5s"),
+        ("DJANGO_DEBUG", "maybe"),
+        ("DJANGO_HTTPS", "sometimes"),
+        ("NOTICES_MAX_REQUEST_BYTES", "1MB"),
+        ("NOTICES_TRUSTED_PROXY_COUNT", "one"),
+        ("NOTICES_METRICS_CACHE_SECONDS", "fifteen"),
+    ],
+)
+def test_a_bad_value_stops_the_start_naming_its_variable(name: str, value: str) -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS="api.example.com", **{name: value})
+
+    assert result.returncode != 0
+    assert f"{name}={value!r}" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("token", ["short-token", "CHANGE-ME", "CHANGE-ME" + "x" * 40])
+def test_production_refuses_a_short_or_placeholder_metrics_token(token: str) -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS="api.example.com", NOTICES_METRICS_TOKEN=token)
+
+    assert result.returncode != 0
+    assert "NOTICES_METRICS_TOKEN" in result.stderr
+
+
+@pytest.mark.parametrize("token", ["", "m" * 32])
+def test_production_takes_a_long_metrics_token_or_none(token: str) -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS="api.example.com", NOTICES_METRICS_TOKEN=token)
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("key", ["short-key", "CHANGE-ME" + "k" * 40])
+def test_production_refuses_a_short_or_placeholder_secret_key(key: str) -> None:
+    result = load_production(DJANGO_ALLOWED_HOSTS="api.example.com", DJANGO_SECRET_KEY=key)
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_an_old_name_still_sets_its_setting_and_the_log_says_the_new_name() -> None:
+    result = load_production(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.OUTBOX_RELAY.poll_interval_seconds)",
+        DJANGO_ALLOWED_HOSTS="api.example.com",
+        LOG_FORMAT="json",
+        OUTBOX_RELAY_POLL_INTERVAL="0.25",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0.25"
+    logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert {
+        "event": "env_var_renamed",
+        "old": "OUTBOX_RELAY_POLL_INTERVAL",
+        "new": "OUTBOX_RELAY_POLL_INTERVAL_SECONDS",
+    }.items() <= logged[0].items()

@@ -192,9 +192,9 @@ def start_relay(
         "AMQP_URL": amqp_url,
         "OUTBOX_EXCHANGE": settings.OUTBOX_EXCHANGE,
         "OUTBOX_RELAY_METRICS_PORT": "0",
-        "OUTBOX_RELAY_REBALANCE_INTERVAL": "0.5",
-        "OUTBOX_RELAY_RECONNECT_BASE": "0.2",
-        "OUTBOX_RELAY_RECONNECT_CAP": "2",
+        "OUTBOX_RELAY_REBALANCE_INTERVAL_SECONDS": "0.5",
+        "OUTBOX_RELAY_RECONNECT_BASE_SECONDS": "0.2",
+        "OUTBOX_RELAY_RECONNECT_CAP_SECONDS": "2",
         "LOG_FORMAT": "json",
         **(extra_env or {}),
     }

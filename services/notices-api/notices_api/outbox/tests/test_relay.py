@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def make_relay(channel: FakeConfirmChannel, **overrides: Any) -> Relay:
     return Relay(
         tuning=relay_settings(
-            **{"batch_size": 50, "confirm_window": 8, "backoff_base": 60, **overrides}
+            **{"batch_size": 50, "confirm_window": 8, "backoff_base_seconds": 60, **overrides}
         ),
         channel=channel,
         coordinator=SoleRelayCoordinator(partitions=settings.OUTBOX_PARTITIONS),
@@ -101,7 +101,7 @@ def test_an_unconfirmed_publish_is_never_marked_published() -> None:
     record_archived(uuid.uuid4())
     channel = FakeConfirmChannel(outcome_for=lambda message: Outcome.TIMED_OUT)
 
-    make_relay(channel, confirm_timeout=0.01).run(once=True)
+    make_relay(channel, confirm_timeout_seconds=0.01).run(once=True)
 
     event = OutboxEvent.objects.get()
     assert event.status == OutboxEvent.Status.PENDING
@@ -135,7 +135,7 @@ def test_a_parked_event_holds_its_aggregates_later_events_until_replayed() -> No
     record_archived(notice_id)
     record_reads([notice_id, other], per_aggregate=2)
     channel = FakeConfirmChannel(outcome_for=returned_for("notice.archived.v1"))
-    relay = make_relay(channel, max_attempts=3, backoff_base=0.01, backoff_cap=0.02)
+    relay = make_relay(channel, max_attempts=3, backoff_base_seconds=0.01, backoff_cap_seconds=0.02)
 
     run_until_settled(relay)
 
@@ -192,7 +192,7 @@ def run_until_settled(relay: Relay, *, seconds: float = 30) -> None:
 def test_broker_wide_refusals_never_burn_attempts_nor_park(outcome: Outcome) -> None:
     record_reads([uuid.uuid4()], per_aggregate=2)
     channel = FakeConfirmChannel(outcome_for=lambda message: outcome)
-    relay = make_relay(channel, max_attempts=2, confirm_timeout=0.01)
+    relay = make_relay(channel, max_attempts=2, confirm_timeout_seconds=0.01)
 
     for _ in range(5):
         channel.connect()

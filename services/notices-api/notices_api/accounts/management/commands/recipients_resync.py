@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 
 from notices_api.accounts.services import recipients_resync, recipients_to_resync
-from notices_api.core.progress import progress_bar
+from notices_api.core.progress import add_progress_argument, progress_bar
 from notices_api.core.tracecontext import unit_of_work
 
 
@@ -32,9 +32,7 @@ class Command(BaseCommand):
             "time with its offset (as far back as the outbox keeps published rows)",
         )
         parser.add_argument("--batch-size", type=int, default=500)
-        parser.add_argument(
-            "--progress", action="store_true", help="show the progress bar without a terminal"
-        )
+        add_progress_argument(parser)
 
     def handle(
         self,

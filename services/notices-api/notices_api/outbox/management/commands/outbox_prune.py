@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from notices_api.core.progress import progress_bar
+from notices_api.core.progress import add_progress_argument, progress_bar
 from notices_api.outbox.models import OutboxEvent
 from notices_api.outbox.relay import prune_published
 
@@ -25,9 +25,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size", type=int, default=settings.OUTBOX_RELAY.prune_batch_size
         )
-        parser.add_argument(
-            "--progress", action="store_true", help="show the progress bar without a terminal"
-        )
+        add_progress_argument(parser)
 
     def handle(
         self, *args: Any, older_than: float, batch_size: int, progress: bool, **options: Any
