@@ -1,6 +1,6 @@
 """``manage.py create_user --username U --email E [--publisher] [--password P]``.
 
-Prints the API token of the new user, for scripts, demos and tests.
+Prints an API token of the new user (it expires, see REST_KNOX), for scripts, demos and tests.
 """
 
 from typing import Any
@@ -32,4 +32,4 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
-        self.stdout.write(auth_token_for(user=user))
+        self.stdout.write(auth_token_for(user=user).token)
