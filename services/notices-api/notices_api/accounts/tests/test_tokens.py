@@ -11,6 +11,7 @@ from conftest import PASSWORD
 from django.utils import timezone
 from knox.models import AuthToken
 
+from notices_api.accounts.services import user_set_active
 from notices_api.core.tests.test_problems import assert_problem
 
 pytestmark = pytest.mark.django_db
@@ -58,6 +59,12 @@ def test_a_token_past_its_expiry_is_refused(client, recipient):
     AuthToken.objects.filter(user=recipient).update(expiry=timezone.now() - timedelta(seconds=1))
     assert_problem(me(client, token), 401)
     assert not AuthToken.objects.filter(user=recipient).exists()
+
+
+def test_a_deactivated_users_tokens_are_refused(client, recipient):
+    token = sign_in(client, "bob")["token"]
+    user_set_active(user=recipient, is_active=False)
+    assert_problem(me(client, token), 401)
 
 
 def test_each_sign_in_issues_a_new_token_and_forgets_expired_ones(client, recipient):
