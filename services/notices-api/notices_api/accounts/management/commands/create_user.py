@@ -17,7 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", required=True)
         parser.add_argument("--email", required=True)
-        parser.add_argument("--password", help="without one the user can only use the token")
+        parser.add_argument(
+            "--password", help="without one the user cannot sign in; issue_token prints new tokens"
+        )
         parser.add_argument("--display-name", default="")
         parser.add_argument("--publisher", action="store_true", help="may manage groups, notices")
 
