@@ -143,7 +143,7 @@ def seed_http_world(
     seed: int,
 ) -> dict[str, Any]:
     """Users with tokens and published notices, written in bulk (seed data, not events;
-    the notices and their rows with COPY).
+    the notices and their rows with COPY; the tokens one by one, as knox issues them).
 
     ``readers`` of the users are the ones measured: each receives the same ``inbox``
     notices, spread through the first ``notices``; every other notice goes to
@@ -154,7 +154,8 @@ def seed_http_world(
     """
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Permission
-    from rest_framework.authtoken.models import Token
+    from django.db import transaction
+    from knox.models import AuthToken
 
     from notices_api.accounts.models import PUBLISH_PERMISSION_CODENAME, User
 
@@ -166,10 +167,10 @@ def seed_http_world(
         User(username=f"bench-{tag}-{n}", email=f"bench{n}@example.org", password=password)
         for n in range(users)
     )
-    tokens = Token.objects.bulk_create(
-        Token(key=Token.generate_key(), user=user) for user in [publisher, *people]
-    )
-    token_of = {token.user_id: token.key for token in tokens}
+    with transaction.atomic():
+        token_of = {
+            user.id: AuthToken.objects.create(user=user)[1] for user in [publisher, *people]
+        }
     measured, others = people[:readers], people[readers:]
     every = max(1, notices // inbox)
     addressed = [

@@ -70,7 +70,7 @@ def outsider(make_user: MakeUser) -> User:
 def client_for() -> Callable[[User], APIClient]:
     def make(user: User) -> APIClient:
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {auth_token_for(user=user)}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {auth_token_for(user=user).token}")
         return client
 
     return make

@@ -25,17 +25,19 @@ ROOT = Path(__file__).resolve().parents[2]
 API_DIR = ROOT / "services" / "notices-api"
 NOTIFIER_SRC = ROOT / "services" / "notifier" / "src" / "notifier"
 
+# A token itself, not a setting about tokens such as NOTICES_API_TOKEN_TTL_SECONDS.
+_TOKEN = r"TOKEN(?!.*_SECONDS$)"
 # Configuration a deployment must set explicitly even though the code has a default:
 # the default points at a local machine or is unsafe outside one.
 MUST_BE_SET = (
     re.compile(r"_URL$"),  # databases, broker, public links
     re.compile(r"SECRET"),
-    re.compile(r"TOKEN"),
+    re.compile(_TOKEN),
     re.compile(r"^SMTP_HOST$"),
     re.compile(r"^DJANGO_ALLOWED_HOSTS$"),
 )
 # Values that are credentials: they belong in a Secret, never in a ConfigMap.
-CREDENTIAL_NAME = re.compile(r"SECRET|TOKEN|PASSWORD|USERNAME")
+CREDENTIAL_NAME = re.compile(rf"SECRET|{_TOKEN}|PASSWORD|USERNAME")
 URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@:]+:[^/@]+@")
 
 

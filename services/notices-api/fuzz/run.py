@@ -5,6 +5,9 @@ settings) on a free port, seeds a group, a published notice and a draft through
 the API, then runs ``schemathesis run`` against ``/api/schema/`` once per role.
 The run is bounded by FUZZ_MAX_EXAMPLES per operation and seeded (FUZZ_SEED,
 printed) so a failure can be replayed. Everything is torn down in ``finally``.
+
+The sign-out operations revoke the token they are called with: the role runs leave them
+out, and each has a last run of its own, as a user whose token nothing else uses.
 """
 
 import json
@@ -14,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -37,6 +41,9 @@ CHECKS = ",".join(
         "ignored_auth",
     ]
 )
+
+
+SIGN_OUT_OPERATIONS = ("auth_logout", "auth_logout_all")
 
 
 def log(message: str) -> None:
@@ -84,6 +91,16 @@ def call(base: str, token: str, method: str, path: str, body: Any = None) -> Any
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read() or b"null")
+
+
+def signed_in(base: str, token: str) -> bool:
+    try:
+        call(base, token, "GET", "/api/v1/me/")
+    except urllib.error.HTTPError as error:
+        if error.code == 401:
+            return False
+        raise
+    return True
 
 
 def wait_until_ready(base: str, server: subprocess.Popen[bytes]) -> None:
@@ -134,6 +151,13 @@ def write_config(path: Path, ids: dict[str, list[str]]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def create_user(env: dict[str, str], username: str, *options: str) -> str:
+    """A user through the operator's command; its API token."""
+    return manage(
+        env, "create_user", "--username", username, "--email", f"{username}@example.org", *options
+    )
+
+
 def main() -> int:
     admin_url = os.environ.get("TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
     max_examples = os.environ.get("FUZZ_MAX_EXAMPLES", "15")
@@ -153,24 +177,15 @@ def main() -> int:
         }
         manage(env, "migrate", "--no-input")
         tokens = {
-            "publisher": manage(
-                env,
-                "create_user",
-                "--username",
-                "fuzz-publisher",
-                "--email",
-                "publisher@example.org",
-                "--publisher",
-            ),
-            "recipient": manage(
-                env,
-                "create_user",
-                "--username",
-                "fuzz-recipient",
-                "--email",
-                "recipient@example.org",
-            ),
+            "publisher": create_user(env, "fuzz-publisher", "--publisher"),
+            "recipient": create_user(env, "fuzz-recipient"),
         }
+        but_sign_out = [arg for op in SIGN_OUT_OPERATIONS for arg in ("--exclude-operation-id", op)]
+        runs = [(role, token, but_sign_out) for role, token in tokens.items()]
+        runs += [
+            (f"user calling {op}", create_user(env, f"fuzz-{op}"), ["--include-operation-id", op])
+            for op in SIGN_OUT_OPERATIONS
+        ]
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(
@@ -202,7 +217,7 @@ def main() -> int:
             wait_until_ready(base, server)
             write_config(config, seed(base, tokens["publisher"], tokens["recipient"]))
             failed = []
-            for role, token in tokens.items():
+            for role, token, operations in runs:
                 log(f"schemathesis as the {role}")
                 result = subprocess.run(
                     [
@@ -213,6 +228,7 @@ def main() -> int:
                         str(config),
                         "run",
                         f"{base}/api/schema/",
+                        *operations,
                         "--header",
                         f"Authorization: Token {token}",
                         "--checks",
@@ -233,6 +249,11 @@ def main() -> int:
                     env=env,
                 )
                 if result.returncode != 0:
+                    failed.append(role)
+            for role, token in tokens.items():
+                # Had a run revoked its token, it would have tested little but 401s.
+                if not signed_in(base, token):
+                    log(f"the {role}'s token was revoked during the run")
                     failed.append(role)
         finally:
             config.unlink(missing_ok=True)

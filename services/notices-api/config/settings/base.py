@@ -1,6 +1,7 @@
 """Settings shared by every environment. Secrets and URLs come from env vars, each read
 through ``env`` (config.env): a bad value stops the start naming its variable."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -28,7 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens, stored as digests (REST_KNOX below)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's assets as static files: no CDN
     "notices_api.core",
@@ -124,7 +125,7 @@ BENCH_BASELINE_ENDPOINT = env.bool("NOTICES_BENCH_BASELINE_ENDPOINT", default=Fa
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated API call gets 401 with WWW-Authenticate: Token.
-        "rest_framework.authentication.TokenAuthentication",
+        "notices_api.accounts.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -150,6 +151,17 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NOTICES_TRUSTED_PROXY_COUNT", default=0),
     "DEFAULT_SCHEMA_CLASS": "notices_api.core.schema.ProblemAwareAutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# API tokens (POST /api/v1/auth/token/): the database keeps a SHA-512 digest of each, never
+# the token. Each expires this long after it was issued, with no sliding renewal: 30 days
+# let a script sign in about monthly, while a leaked token stops working within a month
+# even if nobody revokes it (docs/security.md).
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(
+        seconds=env.int("NOTICES_API_TOKEN_TTL_SECONDS", default=30 * 24 * 3600)
+    ),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 # Throttle counts are shared by every process and replica: a table of the database
 # (created by the core app's migration).

@@ -2,17 +2,24 @@ from typing import Any
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from notices_api.accounts.authentication import ExpiringTokenAuthentication
 from notices_api.accounts.models import User
 from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import user_list
-from notices_api.accounts.services import ProfileChanges, auth_token_for, user_profile_update
+from notices_api.accounts.services import (
+    ProfileChanges,
+    auth_token_for,
+    auth_token_revoke,
+    auth_tokens_revoke_all,
+    user_profile_update,
+)
 from notices_api.accounts.validators import validate_locale, validate_timezone
 from notices_api.core.fields import SentLengthCharField, StrictCharField, StrictEmailField
 from notices_api.core.pagination import CursorPage, paginated_response
@@ -28,7 +35,7 @@ class UserSummaryOutput(serializers.Serializer[User]):
 
 
 class AuthTokenApi(APIView):
-    """Exchange username and password for an API token."""
+    """Exchange username and password for a new API token, valid until ``expires_at``."""
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
@@ -44,6 +51,7 @@ class AuthTokenApi(APIView):
 
     class Output(serializers.Serializer[Any]):
         token = serializers.CharField()
+        expires_at = serializers.DateTimeField()
 
     @extend_schema(request=Input, responses=Output, operation_id="auth_token_create")
     def post(self, request: Request) -> Response:
@@ -52,7 +60,30 @@ class AuthTokenApi(APIView):
         user = authenticate(request._request, **serializer.validated_data)
         if not isinstance(user, User):
             raise AuthenticationFailed("Unable to log in with these credentials.")
-        return Response(self.Output({"token": auth_token_for(user=user)}).data)
+        return Response(self.Output(auth_token_for(user=user)).data)
+
+
+class _SignOutApi(APIView):
+    # Only a token can be revoked: a browser session signs out through the web app.
+    authentication_classes = (ExpiringTokenAuthentication,)
+
+
+class LogoutApi(_SignOutApi):
+    """Revoke the token this request is made with."""
+
+    @extend_schema(request=None, responses={204: None}, operation_id="auth_logout")
+    def post(self, request: Request) -> Response:
+        auth_token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutAllApi(_SignOutApi):
+    """Revoke every token of the caller (every client signed in as them)."""
+
+    @extend_schema(request=None, responses={204: None}, operation_id="auth_logout_all")
+    def post(self, request: Request) -> Response:
+        auth_tokens_revoke_all(user=request_user(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):

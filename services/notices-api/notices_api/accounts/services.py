@@ -14,7 +14,8 @@ from uuid import UUID
 from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.db.models import F, QuerySet
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
+from knox.models import AuthToken
 
 from notices_api.accounts.models import PUBLISH_PERMISSION_CODENAME, User
 from notices_api.outbox.models import OutboxEvent
@@ -163,6 +164,28 @@ def user_set_active(*, user: User, is_active: bool) -> User:
     return locked
 
 
-def auth_token_for(*, user: User) -> str:
-    token, _ = Token.objects.get_or_create(user=user)
-    return str(token.key)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuedToken:
+    """An API token as its holder gets it, once: the database keeps only its digest."""
+
+    token: str
+    expires_at: datetime
+
+
+def auth_token_for(*, user: User) -> IssuedToken:
+    """Issue ``user`` a new API token (expiring after ``REST_KNOX["TOKEN_TTL"]``), and forget
+    their expired ones."""
+    with transaction.atomic():
+        AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
+        row, token = AuthToken.objects.create(user=user)
+    return IssuedToken(token=token, expires_at=row.expiry)
+
+
+def auth_token_revoke(*, token: AuthToken) -> None:
+    """Sign out one token: it is refused from now on."""
+    token.delete()
+
+
+def auth_tokens_revoke_all(*, user: User) -> None:
+    """Sign out every token of ``user``."""
+    AuthToken.objects.filter(user=user).delete()

@@ -2,14 +2,13 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
 
 from notices_api.accounts.models import User
 
 pytestmark = pytest.mark.django_db
 
 
-def test_prints_the_token_of_the_new_publisher():
+def test_prints_the_token_of_the_new_publisher(client):
     out = StringIO()
     call_command(
         "create_user",
@@ -24,7 +23,8 @@ def test_prints_the_token_of_the_new_publisher():
     )
 
     user = User.objects.get(username="pat")
-    assert out.getvalue().strip() == Token.objects.get(user=user).key
+    me = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}")
+    assert me.json()["username"] == "pat"
     assert user.is_publisher
     assert user.check_password("s3cret-pass")
 

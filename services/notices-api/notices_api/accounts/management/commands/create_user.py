@@ -1,6 +1,6 @@
 """``manage.py create_user --username U --email E [--publisher] [--password P]``.
 
-Prints the API token of the new user, for scripts, demos and tests.
+Prints an API token of the new user (it expires, see REST_KNOX), for scripts, demos and tests.
 """
 
 from typing import Any
@@ -17,7 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--username", required=True)
         parser.add_argument("--email", required=True)
-        parser.add_argument("--password", help="without one the user can only use the token")
+        parser.add_argument(
+            "--password", help="without one the user cannot sign in; issue_token prints new tokens"
+        )
         parser.add_argument("--display-name", default="")
         parser.add_argument("--publisher", action="store_true", help="may manage groups, notices")
 
@@ -32,4 +34,4 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
-        self.stdout.write(auth_token_for(user=user))
+        self.stdout.write(auth_token_for(user=user).token)
