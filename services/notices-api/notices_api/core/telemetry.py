@@ -13,8 +13,6 @@ import os
 
 from opentelemetry import trace
 
-ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
-
 tracer = trace.get_tracer("notices_api")
 _provider: trace.TracerProvider | None = None
 
@@ -22,7 +20,10 @@ _provider: trace.TracerProvider | None = None
 def tracing_requested() -> bool:
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
-    return any(os.environ.get(name, "").strip() for name in ENDPOINT_VARIABLES)
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", ""
+    )
+    return bool(endpoint.strip())
 
 
 def tracing_enabled() -> bool:

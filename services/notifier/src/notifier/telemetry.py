@@ -28,7 +28,6 @@ from notices_contracts.amqp import TRACEPARENT_HEADER
 from notifier.channels.base import Outcome, SendResult
 from notifier.ledger.claims import DueRow
 
-ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 DEFAULT_SERVICE_NAME = "notifier"
 
 tracer = trace.get_tracer("notifier")
@@ -39,7 +38,10 @@ _PROPAGATOR = TraceContextTextMapPropagator()
 def tracing_requested() -> bool:
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
-    return any(os.environ.get(name, "").strip() for name in ENDPOINT_VARIABLES)
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", ""
+    )
+    return bool(endpoint.strip())
 
 
 def configure_tracing() -> bool:
