@@ -8,7 +8,7 @@ from django.db import connections, transaction
 from django.utils import timezone
 from uuid6 import uuid7
 
-from notices_api.core.telemetry import tracer
+from notices_api.core import telemetry
 from notices_api.core.tracecontext import (
     current_trace_context,
     new_trace_context,
@@ -46,7 +46,7 @@ def outbox_event_record(
     event_id = uuid7()
     now = timezone.now()
     # The event carries this write's span (tracing on), else the unit of work's ids.
-    with tracer.start_as_current_span(
+    with telemetry.tracer.start_as_current_span(
         f"outbox write {spec.type}",
         attributes={"notices.outbox.row_id": str(event_id), "notices.event.type": spec.type},
     ):

@@ -14,7 +14,7 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from notices_api.core.telemetry import tracer, tracing_enabled
+from notices_api.core import telemetry
 from notices_api.outbox.publisher import Outcome, OutgoingMessage, PublishResult
 from notices_contracts.amqp import TRACEPARENT_HEADER
 
@@ -49,12 +49,12 @@ class PublishSpans:
 
     def start(self, message: OutgoingMessage, *, event_type: str) -> OutgoingMessage:
         """``message`` with the ``traceparent`` of its new publish span."""
-        if not tracing_enabled():
+        if not telemetry.tracing_enabled():
             return message
         headers: dict[str, Any] = dict(message.properties.headers)
         parent = _PROPAGATOR.extract(headers)
         started = time.time_ns()
-        span = tracer.start_span(
+        span = telemetry.tracer.start_span(
             f"publish {self._exchange}",
             context=parent,
             kind=trace.SpanKind.PRODUCER,
