@@ -4,6 +4,8 @@ with otlp_receiver() as receiver:
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
     ...
     spans = receiver.spans_of_trace(trace_id)
+
+``decode=False`` (the benchmark) only counts the exports and their bytes.
 """
 
 import gzip
@@ -65,18 +67,24 @@ def decode(body: bytes) -> list[ReceivedSpan]:
 
 
 class OtlpReceiver:
-    def __init__(self, server: ThreadingHTTPServer) -> None:
+    def __init__(self, server: ThreadingHTTPServer, *, decode: bool) -> None:
         self._server = server
+        self._decode = decode
         self._lock = threading.Lock()
         self._spans: list[ReceivedSpan] = []
+        self.exports = 0
+        self.bytes_received = 0
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def add(self, spans: list[ReceivedSpan]) -> None:
+    def take(self, body: bytes) -> None:
+        spans = decode(body) if self._decode else []
         with self._lock:
+            self.exports += 1
+            self.bytes_received += len(body)
             self._spans.extend(spans)
 
     def spans(self) -> list[ReceivedSpan]:
@@ -88,7 +96,7 @@ class OtlpReceiver:
 
 
 @contextmanager
-def otlp_receiver() -> Iterator[OtlpReceiver]:
+def otlp_receiver(*, decode: bool = True) -> Iterator[OtlpReceiver]:
     """An OTLP/HTTP (protobuf) trace endpoint on a free local port, for the block."""
     receiver: OtlpReceiver
 
@@ -100,7 +108,7 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
             if self.path != "/v1/traces":
                 self.send_error(404)
                 return
-            receiver.add(decode(body))
+            receiver.take(body)
             answer = ExportTraceServiceResponse().SerializeToString()
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
@@ -112,7 +120,7 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
             pass  # the test's output stays the test's
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver = OtlpReceiver(server)
+    receiver = OtlpReceiver(server, decode=decode)
     thread = threading.Thread(target=server.serve_forever, name="otlp-receiver", daemon=True)
     thread.start()
     try:
