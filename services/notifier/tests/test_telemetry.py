@@ -1,4 +1,4 @@
-"""Tracing is on only when an OTLP endpoint is set; the consumer's and the sends' spans."""
+"""The notifier's spans: the consumed batch and each send; nothing of it with tracing off."""
 
 import uuid
 from datetime import UTC, datetime
@@ -19,7 +19,6 @@ from notifier.ledger.claims import DueRow
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 EVENT_SPAN_ID = "b7ad6b7169203331"
 TRACEPARENT = f"00-{TRACE_ID}-{EVENT_SPAN_ID}-01"
-ENDPOINT = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
 
 
 @pytest.fixture
@@ -56,25 +55,6 @@ def _row(traceparent: str | None = TRACEPARENT) -> DueRow:
 
 async def _result(outcome: Outcome, status_code: int | None = None) -> SendResult:
     return SendResult(outcome, status_code=status_code, error=None)
-
-
-@pytest.mark.parametrize(
-    ("env", "requested"),
-    [
-        ({}, False),
-        (ENDPOINT, True),
-        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
-        ({**ENDPOINT, "OTEL_SDK_DISABLED": "true"}, False),
-    ],
-)
-def test_tracing_is_requested_by_an_otlp_endpoint_unless_the_sdk_is_disabled(
-    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], requested: bool
-) -> None:
-    for name in (*ENDPOINT, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SDK_DISABLED"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert telemetry.tracing_requested() is requested
 
 
 async def test_off_nothing_is_added() -> None:

@@ -1,29 +1,20 @@
 """OpenTelemetry tracing of the API and the relay, set up from the standard ``OTEL_*`` variables.
 
-Tracing is on when an OTLP endpoint is set (``OTEL_EXPORTER_OTLP_ENDPOINT`` or
-``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) and ``OTEL_SDK_DISABLED`` is not true. Then the
-process gets a TracerProvider named ``OTEL_SERVICE_NAME`` (else the default it passes),
-exporting OTLP/HTTP through a batch span processor (``OTEL_BSP_*``, ``OTEL_TRACES_SAMPLER``
-and the other ``OTEL_EXPORTER_OTLP_*`` variables apply as the SDK reads them), and the
-Django, psycopg and httpx instrumentations. Off, nothing is installed or even imported:
-``tracer`` is OpenTelemetry's no-op, and trace ids stay the hand-made ones of tracecontext.
+Tracing is on when ``notices_contracts.tracing`` says so (an OTLP endpoint is set, the
+SDK is not disabled). Then the process gets a TracerProvider named ``OTEL_SERVICE_NAME``
+(else the default it passes), exporting OTLP/HTTP through a batch span processor
+(``OTEL_BSP_*``, ``OTEL_TRACES_SAMPLER`` and the other ``OTEL_EXPORTER_OTLP_*`` variables
+apply as the SDK reads them), and the Django, psycopg and httpx instrumentations. Off,
+nothing is installed or even imported: ``tracer`` is OpenTelemetry's no-op, and trace ids
+stay the hand-made ones of tracecontext.
 """
-
-import os
 
 from opentelemetry import trace
 
+from notices_contracts.tracing import service_name, tracing_requested
+
 tracer = trace.get_tracer("notices_api")
 _provider: trace.TracerProvider | None = None
-
-
-def tracing_requested() -> bool:
-    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        return False
-    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_ENDPOINT", ""
-    )
-    return bool(endpoint.strip())
 
 
 def tracing_enabled() -> bool:
@@ -43,8 +34,8 @@ def configure_tracing(*, default_service_name: str) -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    service_name = os.environ.get("OTEL_SERVICE_NAME", "").strip() or default_service_name
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+    resource = Resource.create({SERVICE_NAME: service_name(default_service_name)})
+    provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     DjangoInstrumentor().instrument(tracer_provider=provider)

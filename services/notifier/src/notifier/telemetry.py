@@ -1,10 +1,10 @@
 """OpenTelemetry tracing of the notifier, set up from the standard ``OTEL_*`` variables.
 
-Tracing is on when an OTLP endpoint is set (``OTEL_EXPORTER_OTLP_ENDPOINT`` or
-``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT``) and ``OTEL_SDK_DISABLED`` is not true. Then the
-process gets a TracerProvider named ``OTEL_SERVICE_NAME`` (else ``notifier``), exporting
-OTLP/HTTP through a batch span processor (``OTEL_BSP_*``, ``OTEL_TRACES_SAMPLER`` and the
-other ``OTEL_EXPORTER_OTLP_*`` variables apply as the SDK reads them), the httpx and
+Tracing is on when ``notices_contracts.tracing`` says so (an OTLP endpoint is set, the
+SDK is not disabled). Then the process gets a TracerProvider named ``OTEL_SERVICE_NAME``
+(else ``notifier``), exporting OTLP/HTTP through a batch span processor (``OTEL_BSP_*``,
+``OTEL_TRACES_SAMPLER`` and the other ``OTEL_EXPORTER_OTLP_*`` variables apply as the SDK
+reads them), the httpx and
 SQLAlchemy instrumentations and FastStream's telemetry middleware, whose consume span is
 a child of the relay's publish (the message's ``traceparent`` header). Off, nothing is
 installed or even imported, and the functions below only call through.
@@ -15,7 +15,6 @@ that wrote its event (the ``traceparent`` its ledger row keeps).
 """
 
 import contextlib
-import os
 from collections.abc import Awaitable, Iterator, Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notices_contracts.amqp import TRACEPARENT_HEADER
+from notices_contracts.tracing import service_name, tracing_requested
 from notifier.channels.base import Outcome, SendResult
 from notifier.ledger.claims import DueRow
 
@@ -33,15 +33,6 @@ DEFAULT_SERVICE_NAME = "notifier"
 tracer = trace.get_tracer("notifier")
 _provider: trace.TracerProvider | None = None
 _PROPAGATOR = TraceContextTextMapPropagator()
-
-
-def tracing_requested() -> bool:
-    if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        return False
-    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_ENDPOINT", ""
-    )
-    return bool(endpoint.strip())
 
 
 def configure_tracing() -> bool:
@@ -55,8 +46,8 @@ def configure_tracing() -> bool:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    service_name = os.environ.get("OTEL_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+    resource = Resource.create({SERVICE_NAME: service_name(DEFAULT_SERVICE_NAME)})
+    provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     HTTPXClientInstrumentor().instrument(tracer_provider=provider)

@@ -1,4 +1,4 @@
-"""Tracing is on only when an OTLP endpoint is set; trace ids come from the current span."""
+"""Off without an OTLP endpoint (notices_contracts.tracing); trace ids from the current span."""
 
 import pytest
 from django.conf import settings
@@ -6,46 +6,10 @@ from opentelemetry import trace
 
 from notices_api.core import telemetry, tracecontext
 
-OTEL_VARIABLES = (
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-    "OTEL_SDK_DISABLED",
-)
 
-
-@pytest.fixture
-def otel_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in OTEL_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
-@pytest.mark.parametrize(
-    ("env", "requested"),
-    [
-        ({}, False),
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
-        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
-        ({"OTEL_EXPORTER_OTLP_ENDPOINT": " "}, False),
-        (
-            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SDK_DISABLED": "true"},
-            False,
-        ),
-        (
-            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SDK_DISABLED": "false"},
-            True,
-        ),
-    ],
-)
-def test_tracing_is_requested_by_an_otlp_endpoint_unless_the_sdk_is_disabled(
-    otel_env: pytest.MonkeyPatch, env: dict[str, str], requested: bool
-) -> None:
-    for name, value in env.items():
-        otel_env.setenv(name, value)
-    assert telemetry.tracing_requested() is requested
-
-
-def test_without_an_endpoint_nothing_is_installed(otel_env: pytest.MonkeyPatch) -> None:
+def test_without_an_endpoint_nothing_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
     assert telemetry.configure_tracing(default_service_name="notices-api") is False
     assert not telemetry.tracing_enabled()
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
