@@ -21,6 +21,10 @@
 ``--notifier-split`` runs the notifier as one process per role (consumer,
 dispatcher, api: ``NOTIFIER_ROLES``) instead of one ``notifier run``.
 
+``--tracing`` turns OpenTelemetry tracing on in every process (``OTEL_*``, exporting
+OTLP/HTTP to a receiver of the run that counts and drops what it gets): compared with
+a run without it, the cost of tracing on. Without it tracing is off, as by default.
+
 Writes bench/results/<timestamp>/ (results.json, report.md, latency.png,
 backlog.png); ``--publish`` also refreshes docs/performance.md. Not a test: it
 reports the goals, met or not, and exits 0 unless the run itself broke.
@@ -37,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -63,6 +67,7 @@ from bench.system.pipeline import (
 )
 from bench.system.report import write_report
 from notices_contracts import EXCHANGE_NAME
+from tests.support.otlp import OtlpReceiver, otlp_receiver
 from tests.support.stack import API_DIR, ROOT, ManagedProcess, Stack, free_port, running_stack
 
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -152,7 +157,10 @@ class Phases:
 
 
 def conditions(
-    stack: Stack, profile: Profile, notifier_roles: tuple[str, ...] | None
+    stack: Stack,
+    profile: Profile,
+    notifier_roles: tuple[str, ...] | None,
+    tracing: OtlpReceiver | None,
 ) -> dict[str, Any]:
     with psycopg.connect(stack.api_database_url) as db:
         (postgres,) = db.execute("SHOW server_version").fetchone() or ("?",)
@@ -176,6 +184,9 @@ def conditions(
         ),
         "API server": "gunicorn, 2 workers x 4 threads, production settings",
         "writer processes": WRITERS,
+        "OpenTelemetry tracing": (
+            "off" if tracing is None else "on (OTLP/HTTP to a receiver of the run, SDK defaults)"
+        ),
     }
 
 
@@ -406,13 +417,16 @@ def publish_docs(report: Path) -> Path:
     return target
 
 
-def run(profile: Profile, command: str, notifier_roles: tuple[str, ...] | None) -> dict[str, Any]:
+def run(
+    profile: Profile, command: str, notifier_roles: tuple[str, ...] | None, *, tracing: bool
+) -> dict[str, Any]:
     started = time.time()
     spawn = multiprocessing.get_context("spawn")
     console = Console(stderr=True)
     phase_count = len(profile.steps) + 10
     with (
         tempfile.TemporaryDirectory(prefix="notices-bench-") as work,
+        ExitStack() as receiving,
         Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -423,7 +437,9 @@ def run(profile: Profile, command: str, notifier_roles: tuple[str, ...] | None) 
     ):
         phases = Phases(progress, phase_count)
         phases.start("starting the stack (API, relay, notifier, SMTP sink, webhook receiver)")
-        quiet = {"LOG_LEVEL": "WARNING"}
+        receiver = receiving.enter_context(otlp_receiver(decode=False)) if tracing else None
+        otel = {} if receiver is None else {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+        quiet = {"LOG_LEVEL": "WARNING", **otel}
         unthrottled = {"THROTTLE_RATE_USER": "100000000/minute", **quiet}
         api_env = {"NOTICES_BENCH_BASELINE_ENDPOINT": "true", **unthrottled}
         with (
@@ -446,7 +462,7 @@ def run(profile: Profile, command: str, notifier_roles: tuple[str, ...] | None) 
                 "command": command,
                 "profile": profile.name,
                 "settings": asdict(profile),
-                "conditions": conditions(stack, profile, notifier_roles),
+                "conditions": conditions(stack, profile, notifier_roles, receiver),
             }
             pool.starmap(writers.ready, [()] * WRITERS * 4)
             recipient_ids = prepare_delivery(stack, pool, recipients=10)
@@ -507,6 +523,8 @@ def run(profile: Profile, command: str, notifier_roles: tuple[str, ...] | None) 
                 "notice.published": tap.counts[PUBLISHED_TYPE],
                 "notice.read": tap.counts[READ_TYPE],
             }
+        if receiver is not None:
+            results["otlp"] = {"exports": receiver.exports, "bytes": receiver.bytes_received}
         results["ratios"] = ratios(results)
         results["duration_seconds"] = round(time.time() - started, 1)
         phases.done()
@@ -522,12 +540,24 @@ def main() -> None:
         action="store_true",
         help=f"the notifier as one process per role ({', '.join(SPLIT_NOTIFIER_ROLES)})",
     )
+    parser.add_argument(
+        "--tracing",
+        action="store_true",
+        help="OpenTelemetry tracing on in every process, exported to a receiver of the run"
+        " (compare with a run without it: the cost of tracing)",
+    )
     args = parser.parse_args()
     profile = QUICK if args.quick else FULL
     command = "make bench-quick" if args.quick else "make bench"
-    if args.notifier_split:
-        command += " BENCH_ARGS=--notifier-split"
-    results = run(profile, command, SPLIT_NOTIFIER_ROLES if args.notifier_split else None)
+    flags = " ".join(
+        flag
+        for flag, on in (("--notifier-split", args.notifier_split), ("--tracing", args.tracing))
+        if on
+    )
+    if flags:
+        command += f" BENCH_ARGS={flags}" if " " not in flags else f" BENCH_ARGS='{flags}'"
+    roles = SPLIT_NOTIFIER_ROLES if args.notifier_split else None
+    results = run(profile, command, roles, tracing=args.tracing)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     report = write_report(results, RESULTS_DIR / stamp)
     print(report.read_text())

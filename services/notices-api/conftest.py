@@ -5,10 +5,14 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from rest_framework.test import APIClient
 
 from notices_api.accounts.models import User
 from notices_api.accounts.services import auth_token_for, user_create
+from notices_api.core import telemetry
 from notices_api.groups.models import RecipientGroup
 from notices_api.groups.services import group_create, group_members_add
 from notices_api.notices.models import Notice
@@ -27,6 +31,17 @@ def _fresh_throttle_counts() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def finished_spans(monkeypatch: pytest.MonkeyPatch) -> InMemorySpanExporter:
+    """Tracing on for the test (core.telemetry's tracer, no global provider): its spans."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(telemetry, "_provider", provider)
+    monkeypatch.setattr(telemetry, "tracer", provider.get_tracer("notices_api"))
+    return exporter
 
 
 @pytest.fixture

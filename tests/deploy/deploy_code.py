@@ -131,11 +131,19 @@ def _is_test_module(path: Path) -> bool:
     return "tests" in path.parts or path.name.startswith("test_") or path.name == "conftest.py"
 
 
+def contracts_source_files() -> list[Path]:
+    """The contracts package, which runs in both images (it reads the tracing switch)."""
+    return sorted((ROOT / "contracts" / "src").rglob("*.py"))
+
+
 def api_source_files() -> list[Path]:
-    """What runs in the notices-api image: production settings, entry points, the app code."""
+    """What runs in the notices-api image: production settings, entry points, the app code,
+    the contracts package."""
     app_code = [p for p in (API_DIR / "notices_api").rglob("*.py") if not _is_test_module(p)]
     entry_points = [API_DIR / "manage.py", API_DIR / "config" / "wsgi.py"]
-    return _production_settings_modules() + entry_points + sorted(app_code)
+    return (
+        _production_settings_modules() + entry_points + sorted(app_code) + contracts_source_files()
+    )
 
 
 def relay_setting_defaults() -> dict[str, str]:
@@ -193,7 +201,8 @@ def notifier_settings_available() -> bool:
 
 
 def notifier_env_reads() -> dict[str, EnvRead]:
-    """Fields of every pydantic-settings class in notifier.settings, by the env name they read."""
+    """Fields of every pydantic-settings class in notifier.settings, by the env name they read,
+    and what the contracts package reads."""
     from pydantic import AliasChoices
     from pydantic_settings import BaseSettings
 
@@ -218,6 +227,9 @@ def notifier_env_reads() -> dict[str, EnvRead]:
                 names = [f"{prefix}{field_name}".upper()]
             for name in names:
                 reads[name] = EnvRead(name, has_default=not field.is_required())
+    for path in contracts_source_files():
+        for read in _env_reads_in(ast.parse(path.read_text(), filename=str(path))):
+            reads[read.name] = read
     return reads
 
 

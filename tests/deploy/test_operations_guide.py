@@ -16,7 +16,15 @@ from deploy_code import (
 GUIDE = (ROOT / "docs" / "operations.md").read_text()
 DJANGO_BUILTIN_COMMANDS = {"migrate"}
 METRIC_PREFIXES = ("outbox_", "notifier_", "notices_api_")
-READ_BY_THIRD_PARTIES = {"GUNICORN_CMD_ARGS"}
+READ_BY_THIRD_PARTIES = {
+    "GUNICORN_CMD_ARGS",
+    # The OpenTelemetry SDK's own (docs/operations.md, "Traces").
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_RESOURCE_ATTRIBUTES",
+}
 
 
 def backticked(pattern: str, text: str = GUIDE) -> set[str]:

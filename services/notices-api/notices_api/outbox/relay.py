@@ -47,6 +47,7 @@ from notices_api.outbox.publisher import (
     PublishResult,
     publish_lanes,
 )
+from notices_api.outbox.tracing import PublishSpans
 from notices_contracts import CloudEvent, amqp_properties
 
 log = structlog.get_logger(__name__)
@@ -221,11 +222,11 @@ class Relay:
             return BatchReport()
         started = time.monotonic()
         now = timezone.now()
-        with self._claim_scope():
+        with self._claim_scope(), PublishSpans(exchange=settings.OUTBOX_EXCHANGE) as spans:
             rows = self._claim(partitions, now)
             if not rows:
                 return BatchReport()
-            lanes, refused = self._messages(self._lanes(rows))
+            lanes, refused = self._messages(self._lanes(rows), spans)
             claimed_at = time.monotonic()
             results = publish_lanes(
                 self._channel,
@@ -233,6 +234,7 @@ class Relay:
                 window=self._settings.confirm_window,
                 confirm_timeout=self._settings.confirm_timeout_seconds,
             )
+            spans.answered(results)
             results.update(refused)
             confirmed_at = time.monotonic()
             report = self._record(rows, results, claimed=len(rows))
@@ -297,7 +299,7 @@ class Relay:
         return [lane for lane in lanes.values() if lane[0].position == lane[0].head]
 
     def _messages(
-        self, lanes: list[list[ClaimedRow]]
+        self, lanes: list[list[ClaimedRow]], spans: PublishSpans
     ) -> tuple[list[list[OutgoingMessage]], dict[str, PublishResult]]:
         """The lanes as messages; a lane ends before a row that can never be sent.
 
@@ -322,7 +324,7 @@ class Relay:
                         f" {self._settings.max_message_bytes}",
                     )
                     break
-                messages.append(message)
+                messages.append(spans.start(message, event_type=row.event_type))
             message_lanes.append(messages)
         return message_lanes, refused
 

@@ -9,7 +9,12 @@ from django.db import connections, transaction
 from django.utils import timezone
 from uuid6 import uuid7
 
-from notices_api.core.tracecontext import current_trace_context, new_trace_context
+from notices_api.core import telemetry
+from notices_api.core.tracecontext import (
+    current_trace_context,
+    new_trace_context,
+    with_current_span,
+)
 from notices_api.outbox.models import (
     NextOutboxPosition,
     OutboxEvent,
@@ -41,30 +46,35 @@ def outbox_event_record(
     spec = spec_for_data(data)
     event_id = uuid7()
     now = timezone.now()
-    # Nothing bound means no request or command gave this write a unit of work: it is one.
-    trace = current_trace_context() or new_trace_context()
-    envelope = build_event(
-        event_id=event_id,
-        subject=str(aggregate_id),
-        time=occurred_at or now,
-        data=data,
-        traceparent=trace.traceparent,
-        correlationid=trace.request_id,
-    )
-    partition = partition_for(str(aggregate_id), settings.OUTBOX_PARTITIONS)
-    event = OutboxEvent.objects.create(
-        id=event_id,
-        position=NextOutboxPosition(),
-        partition=partition,
-        aggregate_type=spec.aggregate,
-        aggregate_id=str(aggregate_id),
-        event_type=spec.type,
-        envelope=envelope.to_json_dict(),
-        headers={"correlation_id": trace.request_id, "traceparent": trace.traceparent},
-        created_at=now,
-        next_attempt_at=now,
-    )
-    _notify_relays(partition)
+    # The event carries this write's span (tracing on), else the unit of work's ids.
+    with telemetry.tracer.start_as_current_span(
+        f"outbox write {spec.type}",
+        attributes={"notices.outbox.row_id": str(event_id), "notices.event.type": spec.type},
+    ):
+        # Nothing bound means no request or command gave this write a unit of work: it is one.
+        trace = with_current_span(current_trace_context() or new_trace_context())
+        envelope = build_event(
+            event_id=event_id,
+            subject=str(aggregate_id),
+            time=occurred_at or now,
+            data=data,
+            traceparent=trace.traceparent,
+            correlationid=trace.request_id,
+        )
+        partition = partition_for(str(aggregate_id), settings.OUTBOX_PARTITIONS)
+        event = OutboxEvent.objects.create(
+            id=event_id,
+            position=NextOutboxPosition(),
+            partition=partition,
+            aggregate_type=spec.aggregate,
+            aggregate_id=str(aggregate_id),
+            event_type=spec.type,
+            envelope=envelope.to_json_dict(),
+            headers={"correlation_id": trace.request_id, "traceparent": trace.traceparent},
+            created_at=now,
+            next_attempt_at=now,
+        )
+        _notify_relays(partition)
     return event
 
 

@@ -20,6 +20,7 @@ from faststream.specification import AsyncAPI
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from notifier import telemetry
 from notifier.api import create_api, create_health_api
 from notifier.channels.base import EmailChannel, WebhookChannel
 from notifier.channels.email import SmtpEmailChannel
@@ -91,7 +92,10 @@ def build_broker(settings: Settings) -> RabbitBroker:
         log_level=logging.DEBUG,  # one line per message is the consumer's own, with ids
         logger=logging.getLogger("notifier.broker"),  # not FastStream's own stdout handler
         # Consume rate, duration and errors per queue, in the registry /metrics serves.
-        middlewares=[RabbitPrometheusMiddleware(registry=REGISTRY, app_name="notifier")],
+        middlewares=[
+            RabbitPrometheusMiddleware(registry=REGISTRY, app_name="notifier"),
+            *telemetry.broker_middlewares(),
+        ],
     )
 
 
@@ -139,6 +143,7 @@ def build_notifier(
 ) -> Notifier:
     check_settings(settings)
     engine = create_engine(settings.database_url)
+    telemetry.instrument_engine(engine)
     session_factory = create_session_factory(engine)
     topology = build_topology(settings)
     broker = build_broker(settings)

@@ -20,6 +20,7 @@ from notifier.store.db import (
     pending_revisions,
 )
 from notifier.store.retention import PruneReport, prune
+from notifier.telemetry import configure_tracing
 from notifier.topology import build_topology
 from notifier.topology import definitions as topology_definitions
 
@@ -38,6 +39,7 @@ def _settings() -> Settings:
 def run() -> None:
     """Consume events, dispatch deliveries and serve the HTTP API in one process."""
     settings = _settings()
+    configure_tracing()
     asyncio.run(serve(build_notifier(settings)))
 
 

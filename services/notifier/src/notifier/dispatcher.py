@@ -46,6 +46,7 @@ from notifier.logging import trace_id_of
 from notifier.rendering import EmailContext, EmailKind, render_notice_email
 from notifier.store.db import SessionFactory
 from notifier.store.models import Channel
+from notifier.telemetry import traced_send
 from notifier.unsubscribe import unsubscribe_url
 
 logger = structlog.get_logger("notifier.dispatcher")
@@ -261,7 +262,7 @@ class Dispatcher:
     async def _send(self, item: Claimed) -> Finished:
         started_at = self._clock()
         started = time.perf_counter()
-        result = await self._attempt(item.message)
+        result = await traced_send(item.row, self._attempt(item.message))
         metrics.DISPATCH_LATENCY.labels(item.row.channel).observe(time.perf_counter() - started)
         return Finished(item, result, started_at, self._clock())
 

@@ -55,6 +55,7 @@ from notifier.handlers.recipients import handle_recipient_updated
 from notifier.ledger.creation import LedgerChange
 from notifier.logging import trace_id_of
 from notifier.store.db import SessionFactory
+from notifier.telemetry import consume_batch_span
 from notifier.topology import (
     ATTEMPT_HEADER,
     ERROR_HEADER,
@@ -142,7 +143,8 @@ class EventConsumer:
             while len(batch) < self._batch_size and not self._arrived.empty():
                 batch.append(self._arrived.get_nowait())
             try:
-                await self.consume(batch)
+                with consume_batch_span(batch):
+                    await self.consume(batch)
             except Exception:
                 # Never reached by design (each message is settled above); a bug must not
                 # stop the batcher, and unsettled messages come back when the channel closes.

@@ -8,6 +8,7 @@ import structlog
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from notices_api.core.telemetry import configure_tracing
 from notices_api.outbox import metrics
 from notices_api.outbox.relay import relay_from_settings
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, once: bool, metrics_port: int, **options: Any) -> None:
+        configure_tracing(default_service_name="notices-relay")
         relay = relay_from_settings()
 
         def stop(signum: int, frame: FrameType | None) -> None:
