@@ -24,15 +24,15 @@ async def record_in_inbox(
     """
     if not contexts:
         return set()
+    # Rows as executemany parameters, not in .values(): the statement is then compiled
+    # once and cached, where a multi-row VALUES is compiled anew for every batch (10% of
+    # the consumer's CPU); SQLAlchemy still sends one multi-row INSERT per batch.
     statement = (
         insert(session, _INBOX)
-        .values(
-            [
-                {"event_id": c.event_id, "event_type": c.event_type, "received_at": now}
-                for c in contexts
-            ]
-        )
         .on_conflict_do_nothing(index_elements=["event_id"])
         .returning(_INBOX.c.event_id)
     )
-    return set((await session.scalars(statement)).all())
+    rows = [
+        {"event_id": c.event_id, "event_type": c.event_type, "received_at": now} for c in contexts
+    ]
+    return set((await session.scalars(statement, rows)).all())
