@@ -296,14 +296,14 @@ class Dispatcher:
         async with self._session_factory.begin() as session:
             await claims.record(session, finished=finished, now=now, policy=self._retry)
         for item in finished:
-            self._log_and_count(item, now)
+            self._log_and_count(item)
 
-    def _log_and_count(self, item: Finished, now: datetime) -> None:
+    def _log_and_count(self, item: Finished) -> None:
         row, result = item.claimed.row, item.result
         metrics.DELIVERIES.labels(row.channel, result.outcome.value).inc()
         if result.outcome is Outcome.DELIVERED:
             metrics.COMMIT_TO_DELIVERY.labels(row.channel).observe(
-                (now - row.event_time).total_seconds()
+                (item.finished_at - row.event_time).total_seconds()
             )
         logger.info(
             "delivery_attempted",

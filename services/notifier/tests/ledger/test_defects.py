@@ -6,7 +6,7 @@ with fake channels and a settable clock.
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -18,7 +18,7 @@ from notifier.channels.base import SendResult, WebhookMessage
 from notifier.dispatcher import Dispatcher, DispatchPolicy
 from notifier.ledger.cancel import cancel_for_endpoint_deleted
 from notifier.store.db import SessionFactory
-from notifier.store.models import Channel, Delivery, WebhookEndpoint
+from notifier.store.models import Attempt, Channel, Delivery, WebhookEndpoint
 from notifier_devtools.fakes import (
     GONE_RESULT,
     RETRY_RESULT,
@@ -346,3 +346,30 @@ async def test_the_delivery_that_got_a_410_is_sent_when_its_endpoint_is_enabled_
 @pytest.fixture(autouse=True)
 def _clock_at_t0(clock: FakeClock) -> None:
     clock.now = T0
+
+
+# delivered_at is when the receiver took it ---------------------------------------------
+
+
+class _TickingClock(FakeClock):
+    """Each reading is a second after the last: every step of a send has its own time."""
+
+    def __call__(self) -> datetime:
+        self.advance(seconds=1)
+        return self.now
+
+
+async def test_delivered_at_is_when_the_send_finished_not_when_it_was_recorded(
+    session_factory: SessionFactory,
+) -> None:
+    clock = _TickingClock()
+    await _endpoint(session_factory, clock)
+    await _event(session_factory, clock, NoticeSpec([]).published())
+
+    await _dispatcher(session_factory, clock).dispatch_due(Channel.WEBHOOK)
+
+    [delivery] = await _ledger(session_factory)
+    async with session_factory() as session:
+        [attempt] = await session.scalars(select(Attempt))
+    assert delivery.status == "delivered"
+    assert delivery.delivered_at == attempt.finished_at

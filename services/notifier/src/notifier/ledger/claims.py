@@ -276,7 +276,10 @@ def _settled(item: Finished, now: datetime, policy: RetryPolicy) -> dict[str, An
     row, result = item.claimed.row, item.result
     common = {"last_error": result.error, "last_status_code": result.status_code}
     if result.outcome is Outcome.DELIVERED:
-        return _change(row, now, status=DeliveryStatus.DELIVERED, delivered_at=now, **common)
+        # Delivered when the receiver took it; the recorder writes that a little later.
+        return _change(
+            row, now, status=DeliveryStatus.DELIVERED, delivered_at=item.finished_at, **common
+        )
     if result.outcome is Outcome.GONE:
         # The endpoint is disabled with it: the delivery waits, and enabling sends it.
         return _change(row, now, due_at=now, **common)
