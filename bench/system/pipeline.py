@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.pool import Pool
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import amqp
@@ -214,14 +214,28 @@ def _commits(pool: Pool, shares: int, **kwargs: Any) -> dict[str, float]:
     return committed
 
 
-def _delivered_at(stack: Stack, event_ids: list[str]) -> dict[str, float]:
+class Delivered(NamedTuple):
+    """When the notifier took an event in, began its webhook's send, and had it answered."""
+
+    handled: float
+    send_started: float
+    delivered: float
+
+
+def _delivered_at(stack: Stack, event_ids: list[str]) -> dict[str, Delivered]:
     with psycopg.connect(stack.notifier_database_url) as notifier:
         rows = notifier.execute(
-            "SELECT event_id::text, delivered_at FROM deliveries"
-            " WHERE channel = 'webhook' AND status = 'delivered' AND event_id = ANY(%s::uuid[])",
+            "SELECT d.event_id::text, i.received_at, a.started_at, d.delivered_at"
+            " FROM deliveries d JOIN inbox i ON i.event_id = d.event_id"
+            " JOIN attempts a ON a.delivery_id = d.id AND a.number = d.attempt_count"
+            " WHERE d.channel = 'webhook' AND d.status = 'delivered'"
+            " AND d.event_id = ANY(%s::uuid[])",
             (event_ids,),
         ).fetchall()
-    return {event_id: delivered_at.timestamp() for event_id, delivered_at in rows}
+    return {
+        event_id: Delivered(*(moment.timestamp() for moment in moments))
+        for event_id, *moments in rows
+    }
 
 
 def pipeline_step(
@@ -262,8 +276,9 @@ def pipeline_step(
     # A step the pipeline could not keep up with would leave its backlog to the next.
     purged = 0 if drained else purge_notifier_queue(stack)
     to_broker = [tap.arrived[e] - t for e, t in committed.items() if e in tap.arrived]
-    to_delivered = [delivered[e] - t for e, t in committed.items() if e in delivered]
-    last_delivery = max(delivered.values(), default=start_at)
+    to_delivered = [delivered[e].delivered - t for e, t in committed.items() if e in delivered]
+    seen = [(tap.arrived[e], d) for e, d in delivered.items() if e in tap.arrived]
+    last_delivery = max((d.delivered for d in delivered.values()), default=start_at)
     return {
         "step": label,
         "offered_per_second": rate,
@@ -277,6 +292,10 @@ def pipeline_step(
         "purged_after_timeout": purged,
         "commit_to_broker_ms": percentiles(to_broker),
         "commit_to_delivered_ms": percentiles(to_delivered),
+        # Where the notifier's share of that goes, stage by stage.
+        "broker_to_handled_ms": percentiles([d.handled - at for at, d in seen]),
+        "handled_to_send_ms": percentiles([d.send_started - d.handled for _, d in seen]),
+        "send_ms": percentiles([d.delivered - d.send_started for _, d in seen]),
         "window": [start_at, max(last_delivery, written_at)],
     }
 

@@ -134,6 +134,20 @@ def render_markdown(results: dict[str, Any]) -> str:
             f" {step['delivered_per_second']:.0f} | {step['committed']} | {lost} |"
             f" {_ms(step['commit_to_broker_ms'])} | {_ms(step['commit_to_delivered_ms'])} |"
         )
+    lines += [
+        "",
+        "The notifier's share, stage by stage (p50 / p95 / p99 / max, ms): from the event at"
+        " the broker to its inbox row (consume, batch, commit), from there to the start of"
+        " its webhook's send (wake-up, claim), and the send until the receiver answered.",
+        "",
+        "| offered | broker to handled | handled to send | send |",
+        "|---|---|---|---|",
+        *(
+            f"| {step['step']} | {_ms(step['broker_to_handled_ms'])} |"
+            f" {_ms(step['handled_to_send_ms'])} | {_ms(step['send_ms'])} |"
+            for step in results["pipeline"]
+        ),
+    ]
     baselines, ratios, recovery = results["baselines"], results["ratios"], results["recovery"]
     lines += [
         "",

@@ -28,6 +28,9 @@ def _step(rate: float | None, *, delivered_per_second: float, p99: float, start:
         "purged_after_timeout": 0,
         "commit_to_broker_ms": _percentiles(p99 / 10),
         "commit_to_delivered_ms": _percentiles(p99),
+        "broker_to_handled_ms": _percentiles(p99 / 4),
+        "handled_to_send_ms": _percentiles(p99 / 4),
+        "send_ms": _percentiles(p99 / 10),
         "window": [start, start + 5],
     }
 
@@ -228,3 +231,14 @@ def test_the_http_table_shows_both_sizes_their_ratio_and_the_baseline(tmp_path: 
     assert "| unread_count | 250 | 250 | 0.70x | 0.62x | 0.60x |" in text
     assert "| mark_read | 120 | 120 | 0.90x | - | 0.30x |" in text
     assert "| on_commit, no confirms | 100,000 | create_publish | 110 |" in text
+
+
+def test_the_report_splits_the_notifiers_latency_into_its_stages(tmp_path: Path) -> None:
+    text = write_report(_results(), tmp_path).read_text()
+    assert "| offered | broker to handled | handled to send | send |" in text
+    step = _results()["pipeline"][0]
+    stages = (step["broker_to_handled_ms"], step["handled_to_send_ms"], step["send_ms"])
+    row = " | ".join(
+        " / ".join(f"{stage[q]:g}" for q in ("p50", "p95", "p99", "max")) for stage in stages
+    )
+    assert f"| {step['step']} | {row} |" in text
