@@ -18,7 +18,6 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import FromClause
 
 from notifier.channels.base import Outcome, SendResult
 from notifier.ledger.cancel import CancelReason
@@ -113,14 +112,9 @@ _RECIPIENT_COLUMNS = columns_of(_RECIPIENTS, RecipientFacts)
 _PREFERENCE_COLUMNS = columns_of(_PREFERENCES, PreferenceFacts)
 
 
-def _claim_query(channel: Channel) -> Any:
-    """Due rows of ``channel`` with every fact their fate needs, in one statement.
-
-    Only the deliveries are locked (``FOR UPDATE OF``, skipping rows another
-    dispatcher holds); the facts are read as of the claim. ``now`` and ``limit`` are
-    bound per claim, so the statement is built and compiled once per channel.
-    """
-    due = (
+def _due(channel: Channel) -> tuple[Any, ...]:
+    """Pending rows of ``channel`` due by ``now`` that no live lease holds."""
+    return (
         _DELIVERIES.c.status == DeliveryStatus.PENDING.value,
         _DELIVERIES.c.channel == channel.value,
         _DELIVERIES.c.due_at <= bindparam("now"),
@@ -129,42 +123,66 @@ def _claim_query(channel: Channel) -> Any:
             _DELIVERIES.c.claimed_until < bindparam("now"),
         ),
     )
-    rows: FromClause = _DELIVERIES
-    if channel is Channel.EMAIL:
-        read = and_(
-            _READS.c.notice_id == _DELIVERIES.c.notice_id,
-            _READS.c.user_id == _DELIVERIES.c.target_id,
-        )
-        columns = [
-            *_NOTICE_COLUMNS,
-            *_RECIPIENT_COLUMNS,
-            *_PREFERENCE_COLUMNS,
-            _READS.c.user_id.is_not(None),
-        ]
-        rows = (
-            rows.outerjoin(_NOTICES, _NOTICES.c.notice_id == _DELIVERIES.c.notice_id)
-            .outerjoin(_RECIPIENTS, _RECIPIENTS.c.user_id == _DELIVERIES.c.target_id)
-            .outerjoin(_PREFERENCES, _PREFERENCES.c.user_id == _DELIVERIES.c.target_id)
-            .outerjoin(_READS, read)
-        )
-    else:
-        # A disabled endpoint's deliveries wait until it is enabled again.
-        columns = [_ENDPOINTS.c.url, _ENDPOINTS.c.secrets]
-        rows = rows.join(
-            _ENDPOINTS,
-            and_(_ENDPOINTS.c.id == _DELIVERIES.c.target_id, _ENDPOINTS.c.enabled.is_(True)),
-        )
-    return (
-        select(*(_DELIVERIES.c[name] for name in DueRow._fields), *columns)
-        .select_from(rows)
-        .where(*due)
-        .order_by(_DELIVERIES.c.due_at)
-        .limit(bindparam("limit"))
-        .with_for_update(skip_locked=True, of=_DELIVERIES)
+
+
+_DUE_COLUMNS = [_DELIVERIES.c[name] for name in DueRow._fields]
+# ``now``, ``limit`` (and ``token``, ``lease``) are bound per claim, so each statement
+# below is built and compiled once.
+_READ = and_(
+    _READS.c.notice_id == _DELIVERIES.c.notice_id,
+    _READS.c.user_id == _DELIVERIES.c.target_id,
+)
+# Due emails with every fact their fate needs, in one statement. Only the deliveries
+# are locked (FOR UPDATE OF, skipping rows another dispatcher holds).
+_DUE_EMAILS = (
+    select(
+        *_DUE_COLUMNS,
+        *_NOTICE_COLUMNS,
+        *_RECIPIENT_COLUMNS,
+        *_PREFERENCE_COLUMNS,
+        _READS.c.user_id.is_not(None),
     )
-
-
-_CLAIM_QUERIES = {channel: _claim_query(channel) for channel in Channel}
+    .select_from(
+        _DELIVERIES.outerjoin(_NOTICES, _NOTICES.c.notice_id == _DELIVERIES.c.notice_id)
+        .outerjoin(_RECIPIENTS, _RECIPIENTS.c.user_id == _DELIVERIES.c.target_id)
+        .outerjoin(_PREFERENCES, _PREFERENCES.c.user_id == _DELIVERIES.c.target_id)
+        .outerjoin(_READS, _READ)
+    )
+    .where(*_due(Channel.EMAIL))
+    .order_by(_DELIVERIES.c.due_at)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True, of=_DELIVERIES)
+)
+_ENABLED_ENDPOINT = and_(_ENDPOINTS.c.id == _DELIVERIES.c.target_id, _ENDPOINTS.c.enabled.is_(True))
+# A webhook's fate needs no rule: due, and its endpoint enabled (a disabled endpoint's
+# deliveries wait until it is enabled again), it is sent. So the lease is one UPDATE
+# of the due rows, returning what the message is made of (through subqueries: SQLite's
+# RETURNING cannot name another table).
+_ENDPOINT_OF_ROW = _ENDPOINTS.c.id == _DELIVERIES.c.target_id
+_LEASE_WEBHOOKS = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id.in_(
+            select(_DELIVERIES.c.id)
+            .select_from(_DELIVERIES.join(_ENDPOINTS, _ENABLED_ENDPOINT))
+            .where(*_due(Channel.WEBHOOK))
+            .order_by(_DELIVERIES.c.due_at)
+            .limit(bindparam("limit"))
+            .with_for_update(skip_locked=True, of=_DELIVERIES)
+        )
+    )
+    .values(
+        claimed_until=bindparam("lease"),
+        claim_token=bindparam("token"),
+        attempt_count=_DELIVERIES.c.attempt_count + 1,
+        updated_at=bindparam("now"),
+    )
+    .returning(
+        *_DUE_COLUMNS,
+        select(_ENDPOINTS.c.url).where(_ENDPOINT_OF_ROW).scalar_subquery(),
+        select(_ENDPOINTS.c.secrets).where(_ENDPOINT_OF_ROW).scalar_subquery(),
+    )
+)
 _DUE_ROW_WIDTH = len(DueRow._fields)
 
 
@@ -207,25 +225,18 @@ async def claim_due(
     prepare: Prepare,
 ) -> ClaimReport:
     """Lease up to ``limit`` due rows to one token; cancel, defer or fail the rest."""
-    found = await session.execute(_CLAIM_QUERIES[channel], {"now": now, "limit": limit})
-    rows: list[DueRow] = []
-    fates: dict[UUID, EmailFacts | WebhookFacts | datetime | CancelReason] = {}
-    for joined in found:
-        row = DueRow._make(joined[:_DUE_ROW_WIDTH])
-        rows.append(row)
-        if channel is Channel.EMAIL:
-            fates[row.id] = _fate_of_email_row(row, joined[_DUE_ROW_WIDTH:], now)
-        else:
-            url, secrets = joined[_DUE_ROW_WIDTH:]
-            fates[row.id] = WebhookFacts(url, tuple(secrets))
-    if not rows:
-        return ClaimReport([], {})
     token, lease = uuid4(), now + timedelta(seconds=lease_seconds)
+    if channel is Channel.WEBHOOK:
+        return await _lease_webhooks(
+            session, limit=limit, now=now, token=token, lease=lease, prepare=prepare
+        )
+    found = await session.execute(_DUE_EMAILS, {"now": now, "limit": limit})
     claimed: list[Claimed] = []
     counts: dict[ClaimFate, int] = {}
     changes: list[dict[str, Any]] = []
-    for row in rows:
-        fate = fates[row.id]
+    for joined in found:
+        row = DueRow._make(joined[:_DUE_ROW_WIDTH])
+        fate = _fate_of_email_row(row, joined[_DUE_ROW_WIDTH:], now)
         if isinstance(fate, CancelReason):
             kind = ClaimFate.CANCELLED
             changes.append(
@@ -239,9 +250,7 @@ async def claim_due(
                 message = prepare(row, fate)
             except UnsendableError as error:
                 kind = ClaimFate.UNSENDABLE
-                changes.append(
-                    _change(row, now, status=DeliveryStatus.FAILED, last_error=str(error))
-                )
+                changes.append(_unsendable(row, now, error))
             else:
                 kind = ClaimFate.SENT
                 attempts = row.attempt_count + 1
@@ -252,8 +261,42 @@ async def claim_due(
                 )
                 claimed.append(Claimed(row._replace(attempt_count=attempts), token, message))
         counts[kind] = counts.get(kind, 0) + 1
-    await session.execute(_APPLY_CLAIM, changes)
+    if changes:
+        await session.execute(_APPLY_CLAIM, changes)
     return ClaimReport(claimed, counts)
+
+
+async def _lease_webhooks(
+    session: AsyncSession,
+    *,
+    limit: int,
+    now: datetime,
+    token: UUID,
+    lease: datetime,
+    prepare: Prepare,
+) -> ClaimReport:
+    leased = await session.execute(
+        _LEASE_WEBHOOKS, {"now": now, "limit": limit, "token": token, "lease": lease}
+    )
+    claimed: list[Claimed] = []
+    unsendable: list[dict[str, Any]] = []
+    for joined in leased:
+        row = DueRow._make(joined[:_DUE_ROW_WIDTH])  # attempt_count: this attempt's number
+        url, secrets = joined[_DUE_ROW_WIDTH:]
+        try:
+            message = prepare(row, WebhookFacts(url, tuple(secrets)))
+        except UnsendableError as error:
+            unsendable.append(_unsendable(row, now, error))
+        else:
+            claimed.append(Claimed(row, token, message))
+    if unsendable:
+        await session.execute(_APPLY_CLAIM, unsendable)
+    counts = {ClaimFate.SENT: len(claimed), ClaimFate.UNSENDABLE: len(unsendable)}
+    return ClaimReport(claimed, {fate: n for fate, n in counts.items() if n})
+
+
+def _unsendable(row: DueRow, now: datetime, error: UnsendableError) -> dict[str, Any]:
+    return _change(row, now, status=DeliveryStatus.FAILED, last_error=str(error))
 
 
 @dataclass(frozen=True, slots=True)
