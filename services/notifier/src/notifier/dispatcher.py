@@ -71,7 +71,7 @@ class DispatchPolicy:
     claim_lease_seconds: float = 60.0
     poll_seconds: float = 1.0
     concurrency: dict[Channel, int] = field(
-        default_factory=lambda: {Channel.EMAIL: 8, Channel.WEBHOOK: 32}
+        default_factory=lambda: {Channel.EMAIL: 16, Channel.WEBHOOK: 32}
     )
 
 
