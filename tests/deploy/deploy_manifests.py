@@ -242,14 +242,26 @@ def k8s_objects(kind: str) -> dict[str, dict[str, Any]]:
     return {o["metadata"]["name"]: o for o in k8s_resources() if o["kind"] == kind}
 
 
+WORKLOAD_KINDS = ("Deployment", "Job", "CronJob")
+
+
+def pod_template(workload: dict[str, Any]) -> dict[str, Any]:
+    """The pod template of a Deployment or Job, or of the Jobs a CronJob makes."""
+    spec = workload["spec"]
+    if workload["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    template: dict[str, Any] = spec["template"]
+    return template
+
+
 def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
-    spec: dict[str, Any] = workload["spec"]["template"]["spec"]
+    spec: dict[str, Any] = pod_template(workload)["spec"]
     return spec
 
 
 def k8s_containers() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
     """(workload name, pod spec, container) for every container and init container."""
-    for kind in ("Deployment", "Job"):
+    for kind in WORKLOAD_KINDS:
         for name, workload in k8s_objects(kind).items():
             spec = pod_spec(workload)
             for container in spec.get("initContainers", []) + spec["containers"]:

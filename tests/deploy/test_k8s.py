@@ -12,6 +12,7 @@ from deploy_manifests import (
     K8S_DIR,
     K8S_EXPANSION,
     NOTIFIER_IMAGE,
+    WORKLOAD_KINDS,
     container_environment,
     image_name,
     k8s_containers,
@@ -54,6 +55,22 @@ def test_migrations_run_as_jobs_for_both_stores() -> None:
         for c in pod_spec(d)["containers"]
     }
     assert commands == {"python manage.py migrate --no-input", "notifier migrate"}
+
+
+def test_the_notifier_prunes_daily_one_run_at_a_time_with_its_configuration() -> None:
+    """`notifier prune` deletes what is past retention only when run: a CronJob runs it, with
+    the configuration of the notifier's Deployments (the same database, the same policy)."""
+    assert notifier_cli_accepts(["prune"])
+    (job,) = k8s_objects("CronJob").values()
+    (container,) = pod_spec(job)["containers"]
+    assert (image_name(container), container["command"]) == (NOTIFIER_IMAGE, ["notifier", "prune"])
+    minute, hour, *every_day = job["spec"]["schedule"].split()
+    assert every_day == ["*", "*", "*"], job["spec"]["schedule"]
+    assert minute.isdigit(), job["spec"]["schedule"]
+    assert hour.isdigit(), job["spec"]["schedule"]
+    assert job["spec"]["concurrencyPolicy"] == "Forbid"
+    consumer = pod_spec(k8s_objects("Deployment")["notifier-consumer"])["containers"][0]
+    assert container["envFrom"] == consumer["envFrom"]
 
 
 def test_every_deployment_waits_for_its_stores_migrations() -> None:
@@ -189,9 +206,9 @@ def test_kustomize_renders_with_hashed_config_names_wired_in() -> None:
     objects = [o for o in yaml.safe_load_all(rendered) if o]
     names = {(o["kind"], o["metadata"]["name"]) for o in objects}
     for obj in objects:
-        if obj["kind"] not in {"Deployment", "Job"}:
+        if obj["kind"] not in WORKLOAD_KINDS:
             continue
-        spec = obj["spec"]["template"]["spec"]
+        spec = pod_spec(obj)
         for container in spec.get("initContainers", []) + spec["containers"]:
             assert "/" in container["image"], "kustomize replaced the image name"
             for source in container.get("envFrom", []):

@@ -10,6 +10,7 @@ from typing import Any
 import kubernetes_validate
 import yaml
 from deploy_code import ROOT
+from deploy_manifests import WORKLOAD_KINDS, pod_template
 
 OVERLAY = ROOT / "deploy" / "overlays" / "production"
 POSTGRES, AMQP, AMQPS = 5432, 5672, 5671
@@ -23,6 +24,7 @@ EGRESS_PORTS = {
     "notifier-api": {POSTGRES},
     "notices-api-migrate": {POSTGRES},
     "notifier-migrate": {POSTGRES},
+    "notifier-prune": {POSTGRES},
 }
 # Who may open connections to a workload's pods, besides Prometheus.
 PUBLIC = {"notices-api", "notifier-api"}
@@ -41,11 +43,11 @@ def objects(kind: str) -> dict[str, dict[str, Any]]:
 
 
 def workloads() -> dict[str, dict[str, Any]]:
-    return {**objects("Deployment"), **objects("Job")}
+    return {name: o for kind in WORKLOAD_KINDS for name, o in objects(kind).items()}
 
 
 def pod_labels(workload: dict[str, Any]) -> dict[str, str]:
-    labels: dict[str, str] = workload["spec"]["template"]["metadata"]["labels"]
+    labels: dict[str, str] = pod_template(workload)["metadata"]["labels"]
     return labels
 
 
@@ -71,7 +73,7 @@ def policies_of(workload: dict[str, Any], policy_type: str) -> list[dict[str, An
 
 
 def named_ports(workload: dict[str, Any]) -> dict[str, int]:
-    spec = workload["spec"]["template"]["spec"]
+    spec = pod_template(workload)["spec"]
     return {
         port["name"]: port["containerPort"]
         for container in spec["containers"]
@@ -84,7 +86,7 @@ def test_the_overlay_sets_its_namespace_and_images() -> None:
         if obj["kind"] != "Namespace":
             assert obj["metadata"].get("namespace") == "notices", obj["metadata"]["name"]
     for workload in workloads().values():
-        for container in workload["spec"]["template"]["spec"]["containers"]:
+        for container in pod_template(workload)["spec"]["containers"]:
             assert container["image"].startswith("registry.example.com/"), container["image"]
 
 

@@ -65,6 +65,16 @@ class Env(environ.Env):  # type: ignore[misc]  # django-environ ships no types
         except ValueError as error:
             raise ImproperlyConfigured(f"{var}={raw!r}: {error}") from error
 
+    def cache_url(
+        self, var: str, default: Any = environ.Env.NOTSET, backend: Any = None
+    ) -> dict[str, Any]:
+        # django-environ's error for an unknown scheme does not name the variable.
+        url = self.url(var, default=default)
+        try:
+            return dict(self.cache_url_config(url, backend=backend))
+        except ImproperlyConfigured as error:
+            raise ImproperlyConfigured(f"{var}={url.geturl()!r}: {error}") from error
+
     @classmethod
     def parse_value(cls, value: Any, cast: Any) -> Any:
         # django-environ reads any unknown word as False and drops letters from a float.

@@ -164,13 +164,9 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
 }
 # Throttle counts are shared by every process and replica: a table of the database
-# (created by the core app's migration).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "notices_api_cache",
-    }
-}
+# (created by the core app's migration), or Redis when NOTICES_CACHE_URL names one
+# (redis://host:6379/0, rediss:// for TLS).
+CACHES = {"default": env.cache_url("NOTICES_CACHE_URL", default="dbcache://notices_api_cache")}
 # Larger request bodies answer 413 before anything reads them (docs/security.md).
 NOTICES_MAX_REQUEST_BYTES = env.int("NOTICES_MAX_REQUEST_BYTES", default=1048576)
 # Problem details (RFC 9457): ``type`` is this prefix plus a slug, e.g. validation-error.

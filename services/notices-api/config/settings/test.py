@@ -40,3 +40,5 @@ REST_FRAMEWORK = {
 # Throttle counts in memory: the shared database cache would add its queries to every
 # request the query-count tests measure. Its table is still made by migrate (test_throttling).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The Redis the test of NOTICES_CACHE_URL keeps its counts in, under keys of this run.
+TEST_REDIS_URL = env.str("TEST_REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -73,6 +73,7 @@ def test_the_https_switch_turns_on_proxy_header_hsts_redirect_and_secure_cookies
         ("NOTICES_MAX_REQUEST_BYTES", "1MB"),
         ("NOTICES_TRUSTED_PROXY_COUNT", "one"),
         ("NOTICES_METRICS_CACHE_SECONDS", "fifteen"),
+        ("NOTICES_CACHE_URL", "memcached-ish://cache:11211"),
     ],
 )
 def test_a_bad_value_stops_the_start_naming_its_variable(name: str, value: str) -> None:
@@ -80,6 +81,38 @@ def test_a_bad_value_stops_the_start_naming_its_variable(name: str, value: str) 
 
     assert result.returncode != 0
     assert f"{name}={value!r}" in result.stderr, result.stderr
+
+
+CACHE_BACKEND = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION'])"
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "backend", "location"),
+    [
+        (None, "django.core.cache.backends.db.DatabaseCache", "notices_api_cache"),
+        (
+            "redis://127.0.0.1:6379/0",
+            "django.core.cache.backends.redis.RedisCache",
+            "redis://127.0.0.1:6379/0",
+        ),
+        (
+            "rediss://:secret@redis.internal:6380/2",
+            "django.core.cache.backends.redis.RedisCache",
+            "rediss://:secret@redis.internal:6380/2",
+        ),
+    ],
+)
+def test_the_cache_url_chooses_where_throttle_counts_live(
+    url: str | None, backend: str, location: str
+) -> None:
+    cache_env = {} if url is None else {"NOTICES_CACHE_URL": url}
+    result = load_production(CACHE_BACKEND, DJANGO_ALLOWED_HOSTS="api.example.com", **cache_env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [backend, location]
 
 
 @pytest.mark.parametrize("token", ["short-token", "CHANGE-ME", "CHANGE-ME" + "x" * 40])
