@@ -1,5 +1,5 @@
-"""Each read costs the same number of queries whatever the page holds; a publish reads its
-notice once."""
+"""Each read costs the same number of queries whatever the page holds; a publish and an
+edit read their notice once."""
 
 from collections.abc import Callable
 
@@ -150,3 +150,14 @@ def test_a_recipient_reads_a_notice_and_its_read_state_in_one_query(
     assert len(captured) == 2, [query["sql"] for query in captured.captured_queries]
     (notice_read,) = _notice_reads(captured)
     assert notice_read.count('"notices_noticerecipient"') == 1, notice_read
+
+
+def test_editing_a_draft_reads_the_notice_once(client_for, publisher, draft):
+    client = client_for(publisher)
+    url = reverse("notices:detail", kwargs={"notice_id": draft.id})
+    with CaptureQueriesContext(connection) as captured:
+        response = client.patch(url, {"title": "Heating off"}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["title"], response.json()["version"]) == ("Heating off", 2)
+    notice_reads = _notice_reads(captured)
+    assert len(notice_reads) == 1, notice_reads
