@@ -4,6 +4,7 @@ from uuid import UUID
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -12,7 +13,7 @@ from rest_framework.views import APIView
 from notices_api.accounts.apis import UserSummaryOutput
 from notices_api.accounts.requests import request_user
 from notices_api.accounts.selectors import active_users_by_ids
-from notices_api.core.exceptions import ActionForbiddenError
+from notices_api.core.exceptions import ActionForbiddenError, ApplicationError
 from notices_api.core.fields import (
     QueryBooleanField,
     SentLengthCharField,
@@ -186,11 +187,20 @@ class NoticeDetailApi(NoticeApi):
     @extend_schema(request=NoticeApi.Input(partial=True), responses=NoticeDetailOutput)
     def patch(self, request: Request, notice_id: UUID) -> Response:
         user = request_user(request)
-        notice = notice_get(user=user, notice_id=notice_id)
-        serializer = self.Input(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        notice_draft_update(notice=notice, actor=user, **_draft_content(serializer.validated_data))
-        return Response(_detail(notice_get(user=user, notice_id=notice_id), request))
+        try:
+            serializer = self.Input(data=request.data, partial=True)
+            serializer.is_valid(raise_exception=True)
+            # The update reads (and locks) the notice itself, once, as it is rendered.
+            changed = notice_draft_update(
+                notice=Notice(pk=notice_id),
+                actor=user,
+                **_draft_content(serializer.validated_data),
+            )
+        except (APIException, ApplicationError):
+            # Whatever refused the edit, a notice the caller cannot see is not found first.
+            notice_get(user=user, notice_id=notice_id)
+            raise
+        return Response(_detail(changed, request))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, notice_id: UUID) -> Response:

@@ -49,16 +49,11 @@ def notice_list_ordering(*, filters: NoticeFilters) -> tuple[str, ...]:
 
 def notice_get(*, user: User, notice_id: UUID) -> Notice:
     """A notice the user may see (as recipient or author); otherwise NotFoundError, no hint."""
-    notice = (
-        Notice.objects.filter(pk=notice_id)
-        .visible_or_authored_by(user)
-        .for_listing()
-        .with_read_state(user)
-        .first()
-    )
-    if notice is None:
-        raise NotFoundError("No such notice.")
-    return notice
+    notices = Notice.objects.visible_or_authored_by(user).for_listing()
+    try:
+        return notices.get(pk=notice_id)
+    except Notice.DoesNotExist:
+        raise NotFoundError("No such notice.") from None
 
 
 def notice_unread_count(*, user: User) -> int:

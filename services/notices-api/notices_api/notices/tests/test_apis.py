@@ -104,6 +104,9 @@ def test_publisher_cannot_edit_another_publishers_notice(
 ):
     api = client_for(other_publisher)
     assert api.patch(detail(draft.id), {"title": "Hijacked"}, format="json").status_code == 404
+    # Not found before anything about the input, as for an id that does not exist.
+    assert api.patch(detail(draft.id), {"title": ""}, format="json").status_code == 404
+    assert api.patch(detail(draft.id), "{", content_type="application/json").status_code == 404
     assert api.post(f"{detail(draft.id)}publish/").status_code == 404
     assert api.delete(detail(draft.id)).status_code == 404
     # Even as a recipient of it, another publisher only reads it.
@@ -112,6 +115,8 @@ def test_publisher_cannot_edit_another_publishers_notice(
     response = api.post(f"{detail(draft.id)}archive/")
     assert response.status_code == 403
     assert response.json()["type"] == "urn:notices:problem:forbidden"
+    assert api.patch(detail(draft.id), {"title": "x"}, format="json").status_code == 403
+    assert api.patch(detail(draft.id), {"title": ""}, format="json").status_code == 400
     draft.refresh_from_db()
     assert draft.title == "Heating maintenance"
 

@@ -58,13 +58,20 @@ def test_recipient_rows_copy_the_notice_and_follow_it(published, recipient, publ
     assert not Notice.objects.inbox_of(recipient).exists()
 
 
-def test_read_state_and_unread_in_inbox(published, recipient):
+def test_read_state_and_unread_in_inbox(published, recipient, publisher):
     notice: Any = Notice.objects.with_read_state(recipient).get()
     assert notice.is_read is False
+    shown: Any = Notice.objects.visible_or_authored_by(recipient).get()
+    assert shown.is_read is False
     assert list(Notice.objects.inbox_of(recipient, unread=True)) == [published]
     notice_mark_read(notice=published, user=recipient)
     notice = Notice.objects.with_read_state(recipient).get()
     assert notice.is_read is True
+    shown = Notice.objects.visible_or_authored_by(recipient).get()
+    assert shown.is_read is True
+    # The author is no recipient: their notice, unread by them.
+    shown = Notice.objects.visible_or_authored_by(publisher).get()
+    assert shown.is_read is False
     notice = Notice.objects.inbox_of(recipient).get()
     assert notice.is_read is True
     assert not Notice.objects.inbox_of(recipient, unread=True).exists()

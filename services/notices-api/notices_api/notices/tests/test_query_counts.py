@@ -1,5 +1,5 @@
-"""Each read costs the same number of queries whatever the page holds; a publish reads its
-notice once."""
+"""Each read costs the same number of queries whatever the page holds; a publish and an
+edit read their notice once."""
 
 from collections.abc import Callable
 
@@ -36,6 +36,14 @@ def _grown(make_user, publisher, recipient, *, notices: int, readers: int):
         for user in [recipient, *users][::2]:
             notice_mark_read(notice=last, user=user)
     return last, group
+
+
+def _notice_reads(captured: CaptureQueriesContext) -> list[str]:
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].startswith("SELECT") and 'FROM "notices_notice"' in query["sql"]
+    ]
 
 
 def _list(query: str = "") -> Callable[..., str]:
@@ -118,12 +126,38 @@ def test_publishing_reads_the_notice_once_and_checks_its_status_once(
     monkeypatch.setattr(Notice, "ensure_status", counted)
     with CaptureQueriesContext(connection) as captured:
         publish(client_for, publisher, draft)
-    notice_reads = [
-        query["sql"]
-        for query in captured.captured_queries
-        if query["sql"].startswith("SELECT") and 'FROM "notices_notice"' in query["sql"]
-    ]
+    notice_reads = _notice_reads(captured)
     assert len(notice_reads) == 1, notice_reads
     assert checked == [Notice.Status.DRAFT]
     draft.refresh_from_db()
     assert draft.status == Notice.Status.PUBLISHED
+
+
+@pytest.mark.parametrize("read", [False, True], ids=["unread", "read"])
+def test_a_recipient_reads_a_notice_and_its_read_state_in_one_query(
+    read: bool, client_for, recipient, published
+):
+    """The token, then the notice with the reader's own recipient row joined once (that
+    row says both that they may see it and whether they have read it)."""
+    if read:
+        notice_mark_read(notice=published, user=recipient)
+    client = client_for(recipient)
+    url = reverse("notices:detail", kwargs={"notice_id": published.id})
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.json()["is_read"] is read
+    assert len(captured) == 2, [query["sql"] for query in captured.captured_queries]
+    (notice_read,) = _notice_reads(captured)
+    assert notice_read.count('"notices_noticerecipient"') == 1, notice_read
+
+
+def test_editing_a_draft_reads_the_notice_once(client_for, publisher, draft):
+    client = client_for(publisher)
+    url = reverse("notices:detail", kwargs={"notice_id": draft.id})
+    with CaptureQueriesContext(connection) as captured:
+        response = client.patch(url, {"title": "Heating off"}, format="json")
+    assert response.status_code == 200
+    assert (response.json()["title"], response.json()["version"]) == ("Heating off", 2)
+    notice_reads = _notice_reads(captured)
+    assert len(notice_reads) == 1, notice_reads
