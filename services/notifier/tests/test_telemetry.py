@@ -1,5 +1,8 @@
 """The notifier's spans: the consumed batch and each send; nothing of it with tracing off."""
 
+import os
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -130,3 +133,22 @@ def test_a_batch_of_one_is_a_child_of_its_publish_and_a_larger_one_links_each(
         for link in batch.links
     ] == [(TRACE_ID, EVENT_SPAN_ID), ("1" * 32, "2" * 16)]
     assert batch.attributes == {"messaging.system": "rabbitmq", "messaging.batch.message_count": 3}
+
+
+def test_off_the_sdk_and_the_instrumentations_are_never_imported() -> None:
+    """Tracing off costs what importing the OpenTelemetry API costs: no SDK, no hooks."""
+    probe = (
+        "import sys\n"
+        "from notifier import telemetry\n"
+        "from notifier.store.db import create_engine\n"
+        "assert telemetry.configure_tracing() is False\n"
+        "telemetry.instrument_engine(create_engine('sqlite+aiosqlite://'))\n"
+        "assert telemetry.broker_middlewares() == []\n"
+        "prefixes = tuple(f'opentelemetry.{p}' for p in ('sdk', 'instrumentation', 'exporter'))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(prefixes)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    found = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "[]"

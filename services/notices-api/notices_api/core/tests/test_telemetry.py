@@ -1,5 +1,9 @@
 """Off without an OTLP endpoint (notices_contracts.tracing); trace ids from the current span."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.conf import settings
 from opentelemetry import trace
@@ -45,3 +49,23 @@ def test_without_a_span_the_ids_are_made_here_continuing_the_caller() -> None:
     assert context.trace_id == "1" * 32
     assert context.span_id != "2" * 16
     assert tracecontext.with_current_span(context) is context
+
+
+def test_off_the_sdk_and_the_instrumentations_are_never_imported() -> None:
+    """The web process with tracing off: the OpenTelemetry API only, no SDK, no hooks."""
+    probe = (
+        "import sys\n"
+        "import config.wsgi\n"
+        "prefixes = tuple(f'opentelemetry.{p}' for p in ('sdk', 'instrumentation', 'exporter'))\n"
+        "print(sorted(m for m in sys.modules if m.startswith(prefixes)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    found = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.strip() == "[]"
