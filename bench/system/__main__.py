@@ -191,7 +191,15 @@ def conditions(
         "API server": "gunicorn, 2 workers x 4 threads, production settings",
         "writer processes": WRITERS,
         "OpenTelemetry tracing": (
-            "off" if tracing is None else "on (OTLP/HTTP to a receiver of the run, SDK defaults)"
+            "off"
+            if tracing is None
+            else "on (OTLP/HTTP to a receiver of the run), sampler "
+            + os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on (the SDK's default)")
+            + (
+                f" {os.environ['OTEL_TRACES_SAMPLER_ARG']}"
+                if "OTEL_TRACES_SAMPLER_ARG" in os.environ
+                else ""
+            )
         ),
     }
 
@@ -446,7 +454,15 @@ def run(
         phases = Phases(progress, phase_count)
         phases.start("starting the stack (API, relay, notifier, SMTP sink, webhook receiver)")
         receiver = receiving.enter_context(otlp_receiver(decode=False)) if tracing else None
-        otel = {} if receiver is None else {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+        # With tracing on, the run's own OTEL_* settings (a sampler, say) reach every process.
+        otel = (
+            {}
+            if receiver is None
+            else {
+                **{name: value for name, value in os.environ.items() if name.startswith("OTEL_")},
+                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
+            }
+        )
         quiet = {"LOG_LEVEL": "WARNING", **otel}
         unthrottled = {"THROTTLE_RATE_USER": "100000000/minute", **quiet}
         api_env = {"NOTICES_BENCH_BASELINE_ENDPOINT": "true", **unthrottled}
