@@ -3,10 +3,10 @@
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from rest_framework.throttling import SimpleRateThrottle
 
-from notices_api.core.problems import PROBLEM_CONTENT_TYPE, problem_document
+from notices_api.core.problems import problem_response
 
 
 class SignInThrottle(SimpleRateThrottle):
@@ -22,14 +22,10 @@ def throttled_admin_login(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         throttle = SignInThrottle()
         if not throttle.allow_request(request, None):  # type: ignore[arg-type]
             wait = throttle.wait() or 1
-            response = JsonResponse(
-                problem_document(
-                    status=429,
-                    detail=f"Too many sign-in attempts; retry in {int(wait)} seconds.",
-                    instance=request.path,
-                ),
+            response = problem_response(
+                request,
                 status=429,
-                content_type=PROBLEM_CONTENT_TYPE,
+                detail=f"Too many sign-in attempts; retry in {int(wait)} seconds.",
             )
             response["Retry-After"] = str(int(wait))
             return response

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from notices_api.core.problems import PROBLEM_CONTENT_TYPE, problem_document
+from notices_api.core.problems import problem_response
 
 
 class RequestBodyTooLargeError(Exception):
@@ -45,14 +45,8 @@ class BoundedStream:
 
 def _too_large(request: HttpRequest) -> JsonResponse:
     limit = settings.NOTICES_MAX_REQUEST_BYTES
-    return JsonResponse(
-        problem_document(
-            status=413,
-            detail=f"The request body is larger than {limit} bytes.",
-            instance=request.path,
-        ),
-        status=413,
-        content_type=PROBLEM_CONTENT_TYPE,
+    return problem_response(
+        request, status=413, detail=f"The request body is larger than {limit} bytes."
     )
 
 
