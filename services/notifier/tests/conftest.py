@@ -2,11 +2,13 @@
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from notifier_testing import FakeClock
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from notifier.api import create_api
 from notifier.store.db import SessionFactory, create_engine, create_session_factory, migrate
 from notifier_devtools.fakes import FakeEmailChannel, FakeWebhookChannel
 
@@ -37,3 +39,19 @@ def fake_email() -> FakeEmailChannel:
 @pytest.fixture
 def fake_webhooks() -> FakeWebhookChannel:
     return FakeWebhookChannel()
+
+
+@pytest.fixture
+def api(session_factory: SessionFactory) -> Any:
+    """The HTTP API alone: a throwaway token, no broker, a database that is always up."""
+
+    async def up() -> None:
+        return None
+
+    return create_api(
+        session_factory=session_factory,
+        api_token="t",
+        broker_probe=None,
+        database_probe=up,
+        asyncapi_document=dict,
+    )

@@ -1,16 +1,10 @@
 """HTTP request metrics of the notifier's API: by route template, never by raw path."""
 
 import uuid
+from typing import Any
 
 import httpx
 from prometheus_client import REGISTRY
-
-from notifier.api import create_api
-from notifier.store.db import SessionFactory
-
-
-async def _up() -> None:
-    return None
 
 
 def requests_counted(method: str, route: str, status: str) -> float:
@@ -18,16 +12,7 @@ def requests_counted(method: str, route: str, status: str) -> float:
     return REGISTRY.get_sample_value("notifier_http_requests_total", labels) or 0.0
 
 
-async def test_counts_requests_by_route_template_and_status(
-    session_factory: SessionFactory,
-) -> None:
-    api = create_api(
-        session_factory=session_factory,
-        api_token="t",
-        broker_probe=None,
-        database_probe=_up,
-        asyncapi_document=dict,
-    )
+async def test_counts_requests_by_route_template_and_status(api: Any) -> None:
     route = "/v1/deliveries/{delivery_id}"
     before = requests_counted("GET", route, "401"), requests_counted("GET", "<unmatched>", "404")
     transport = httpx.ASGITransport(app=api)
