@@ -324,12 +324,12 @@ def http_figures(
     vacuum_analyze(stack.api_database_url, *HTTP_TABLES)
     phases.done()
 
-    def scenario(base_url: str, name: str) -> dict[str, Any]:
-        figures: dict[str, Any] = load.apply(
-            http_load.run_scenario,
+    def scenarios(base_url: str, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+        figures: dict[str, dict[str, Any]] = load.apply(
+            http_load.run_scenarios,
             kwds={
                 "base_url": base_url,
-                "scenario": name,
+                "scenarios": names,
                 "world": world,
                 "seconds": profile.http_seconds,
                 "concurrency": profile.http_concurrency,
@@ -355,7 +355,7 @@ def http_figures(
         results["sizes"][str(size)] = {
             "notices": world["notices"],
             "receipts": world["receipts"],
-            "scenarios": {name: scenario(stack.api_url, name) for name in http_load.SCENARIOS},
+            "scenarios": scenarios(stack.api_url, http_load.SCENARIOS),
         }
         phases.done()
     results["on_commit"] = {}
@@ -363,7 +363,7 @@ def http_figures(
         variant = "on_commit with confirms" if confirms else "on_commit, no confirms"
         phases.start(f"HTTP: {variant}, {larger:,} notices")
         with on_commit_server(stack, confirms=confirms) as base_url:
-            results["on_commit"][variant] = scenario(base_url, "create_publish")
+            (results["on_commit"][variant],) = scenarios(base_url, ("create_publish",)).values()
         phases.done()
     return results
 

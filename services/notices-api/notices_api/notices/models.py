@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection, models
-from django.db.models import Exists, ExpressionWrapper, F, FilteredRelation, OuterRef, Q
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 from uuid6 import uuid7
 
@@ -52,23 +52,6 @@ class NoticeQuerySet(models.QuerySet["Notice"]):
 
     def in_category(self, category: str) -> "NoticeQuerySet":
         return self.filter(category=category)
-
-    def visible_or_authored_by(self, user: Any, at: datetime | None = None) -> "NoticeQuerySet":
-        """For one notice at a time: the author's, or in the caller's inbox now, with the
-        caller's read state (``is_read``). Both come from the caller's own recipient row,
-        joined once (a notice has at most one row per user)."""
-        visible = _inbox_row_q(user, at or timezone.now(), prefix="own_row__")
-        return (
-            self.annotate(
-                own_row=FilteredRelation("recipient_rows", condition=Q(recipient_rows__user=user))
-            )
-            .filter(Q(author=user) | visible)
-            .annotate(
-                is_read=ExpressionWrapper(
-                    Q(own_row__read_at__isnull=False), output_field=models.BooleanField()
-                )
-            )
-        )
 
     def with_read_state(self, user: Any) -> "NoticeQuerySet":
         read = NoticeRecipient.objects.filter(
@@ -276,6 +259,13 @@ class NoticeRecipient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} <- {self.notice_id}"
+
+    def notice_as_read(self) -> Notice:
+        """The notice with this recipient's read state (``is_read``), as the queries
+        that annotate it answer it."""
+        notice = self.notice
+        notice.is_read = self.read_at is not None  # type: ignore[attr-defined]
+        return notice
 
 
 class ReadReceipt(models.Model):

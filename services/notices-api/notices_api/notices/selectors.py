@@ -48,10 +48,19 @@ def notice_list_ordering(*, filters: NoticeFilters) -> tuple[str, ...]:
 
 
 def notice_get(*, user: User, notice_id: UUID) -> Notice:
-    """A notice the user may see (as recipient or author); otherwise NotFoundError, no hint."""
-    notices = Notice.objects.visible_or_authored_by(user).for_listing()
+    """A notice the user may see: in their inbox now, or their own in any status; otherwise
+    NotFoundError, no hint. Its ``is_read`` is the caller's read state.
+
+    A reader's own recipient row answers both (it carries the notice's status and window
+    and the read time), so a reader's request is one query on that row with the notice and
+    its author joined; only when it finds none are the caller's own notices looked in.
+    """
+    own_row = NoticeRecipient.objects.inbox_of(user).filter(notice_id=notice_id)
+    for row in own_row.select_related("notice__author")[:1]:
+        return row.notice_as_read()
+    own_notices = Notice.objects.authored_by(user).with_read_state(user).for_listing()
     try:
-        return notices.get(pk=notice_id)
+        return own_notices.get(pk=notice_id)
     except Notice.DoesNotExist:
         raise NotFoundError("No such notice.") from None
 

@@ -1,4 +1,4 @@
-"""Reads as QuerySet methods, and the invariants the database itself enforces."""
+"""Reads as QuerySet methods and selectors, and the invariants the database itself enforces."""
 
 from datetime import timedelta
 from typing import Any
@@ -7,7 +7,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from notices_api.core.exceptions import NotFoundError
 from notices_api.notices.models import Notice, NoticeRecipient, ReadReceipt
+from notices_api.notices.selectors import notice_get
 from notices_api.notices.services import (
     notice_archive,
     notice_draft_create,
@@ -25,9 +27,10 @@ def test_inbox_of_means_published_addressed_and_inside_the_window(
     assert not Notice.objects.inbox_of(outsider).exists()
     # The author is not in the audience: their notice is theirs, but not for them to read.
     assert not Notice.objects.inbox_of(publisher).exists()
-    assert list(Notice.objects.visible_or_authored_by(publisher)) == [published]
-    assert list(Notice.objects.visible_or_authored_by(recipient)) == [published]
-    assert not Notice.objects.visible_or_authored_by(outsider).exists()
+    assert notice_get(user=publisher, notice_id=published.id) == published
+    assert notice_get(user=recipient, notice_id=published.id) == published
+    with pytest.raises(NotFoundError):
+        notice_get(user=outsider, notice_id=published.id)
 
     # The inbox reads the recipient rows' copy of the window.
     later = timezone.now() + timedelta(days=1)
@@ -36,7 +39,10 @@ def test_inbox_of_means_published_addressed_and_inside_the_window(
     assert not NoticeRecipient.objects.inbox_of(recipient, at=later).exists()
     NoticeRecipient.objects.filter(notice=published).update(visible_from=later, visible_until=None)
     assert not Notice.objects.inbox_of(recipient).exists()
-    assert not Notice.objects.visible_or_authored_by(recipient).exists()
+    with pytest.raises(NotFoundError):
+        notice_get(user=recipient, notice_id=published.id)
+    # Its author still sees it, outside the window as in every status.
+    assert notice_get(user=publisher, notice_id=published.id) == published
 
 
 def test_recipient_rows_copy_the_notice_and_follow_it(published, recipient, publisher):
@@ -61,16 +67,16 @@ def test_recipient_rows_copy_the_notice_and_follow_it(published, recipient, publ
 def test_read_state_and_unread_in_inbox(published, recipient, publisher):
     notice: Any = Notice.objects.with_read_state(recipient).get()
     assert notice.is_read is False
-    shown: Any = Notice.objects.visible_or_authored_by(recipient).get()
+    shown: Any = notice_get(user=recipient, notice_id=published.id)
     assert shown.is_read is False
     assert list(Notice.objects.inbox_of(recipient, unread=True)) == [published]
     notice_mark_read(notice=published, user=recipient)
     notice = Notice.objects.with_read_state(recipient).get()
     assert notice.is_read is True
-    shown = Notice.objects.visible_or_authored_by(recipient).get()
+    shown = notice_get(user=recipient, notice_id=published.id)
     assert shown.is_read is True
     # The author is no recipient: their notice, unread by them.
-    shown = Notice.objects.visible_or_authored_by(publisher).get()
+    shown = notice_get(user=publisher, notice_id=published.id)
     assert shown.is_read is False
     notice = Notice.objects.inbox_of(recipient).get()
     assert notice.is_read is True

@@ -137,8 +137,8 @@ def test_publishing_reads_the_notice_once_and_checks_its_status_once(
 def test_a_recipient_reads_a_notice_and_its_read_state_in_one_query(
     read: bool, client_for, recipient, published
 ):
-    """The token, then the notice with the reader's own recipient row joined once (that
-    row says both that they may see it and whether they have read it)."""
+    """The token, then the reader's own recipient row (it says both that they may see the
+    notice and whether they have read it) with the notice and its author joined."""
     if read:
         notice_mark_read(notice=published, user=recipient)
     client = client_for(recipient)
@@ -148,8 +148,24 @@ def test_a_recipient_reads_a_notice_and_its_read_state_in_one_query(
     assert response.status_code == 200
     assert response.json()["is_read"] is read
     assert len(captured) == 2, [query["sql"] for query in captured.captured_queries]
-    (notice_read,) = _notice_reads(captured)
-    assert notice_read.count('"notices_noticerecipient"') == 1, notice_read
+    notice_read = captured.captured_queries[1]["sql"]
+    assert 'FROM "notices_noticerecipient" INNER JOIN "notices_notice"' in notice_read
+    assert notice_read.count("JOIN") == 2, notice_read  # the notice and its author
+
+
+def test_an_author_reads_their_notice_in_one_query_more_than_a_reader(
+    client_for, publisher, published
+):
+    """The author is not in the audience: the inbox row finds nothing, then their own
+    notices answer, with their read state."""
+    client = client_for(publisher)
+    url = reverse("notices:detail", kwargs={"notice_id": published.id})
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.json()["is_read"] is False
+    # the token, the inbox row, the notice; its audience (the author's view) two more
+    assert len(captured) == 5, [query["sql"] for query in captured.captured_queries]
 
 
 def test_editing_a_draft_reads_the_notice_once(client_for, publisher, draft):
