@@ -17,6 +17,7 @@ import itertools
 import math
 import secrets
 import socket
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
@@ -105,9 +106,12 @@ class HttpxWebhookChannel:
         self._deadline_seconds = deadline_seconds
         self._free_connections = asyncio.Semaphore(max_connections)
         pool_count = math.ceil(max_connections / _CONNECTIONS_PER_POOL)
+        # One context for every pool: each one built loads the CA bundle again (tens of ms).
+        ssl_context = httpx.create_ssl_context()
         self._clients = [
             httpx.AsyncClient(
                 transport=_GuardedTransport(
+                    ssl_context=ssl_context,
                     allow_private_addresses=allow_private_addresses,
                     max_connections=math.ceil(max_connections / pool_count),
                 ),
@@ -259,11 +263,13 @@ async def resolve_host(host: str, port: int) -> list[str]:
 
 
 class _GuardedTransport(httpx.AsyncHTTPTransport):
-    def __init__(self, *, allow_private_addresses: bool, max_connections: int) -> None:
-        super().__init__()
+    def __init__(
+        self, *, ssl_context: ssl.SSLContext, allow_private_addresses: bool, max_connections: int
+    ) -> None:
+        super().__init__(verify=ssl_context)
         # httpx offers no public hook for the network backend; httpcore's pool does.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context,
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=_KEEPALIVE_EXPIRY_SECONDS,
