@@ -475,7 +475,7 @@ def run(
                 notifier_roles=notifier_roles,
             ) as stack,
             spawn.Pool(
-                WRITERS, initializer=writers.set_up, initargs=(stack.api_database_url,)
+                WRITERS, initializer=writers.set_up, initargs=(stack.api_database_url, otel)
             ) as pool,
             spawn.Pool(1) as load,
             Tap(stack.amqp_url, EXCHANGE_NAME) as tap,

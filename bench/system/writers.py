@@ -23,17 +23,26 @@ MAX_BATCH = 200
 BACKLOG_BATCH = 1000
 
 
-def set_up(database_url: str) -> None:
-    """Pool initializer: Django against the run's notices-api database."""
+def set_up(database_url: str, otel: dict[str, str]) -> None:
+    """Pool initializer: Django against the run's notices-api database.
+
+    With ``otel`` (``--tracing``), tracing is set up as the API's server sets it up, so
+    each event's outbox write span is the root of its trace and the run's sampler decides
+    whether the trace is recorded, as it would for the request that published it.
+    """
     sys.path.insert(0, str(API_DIR))
     os.environ.update(
         DJANGO_SETTINGS_MODULE="config.settings.base",
         DATABASE_URL=database_url,
         LOG_LEVEL="WARNING",
+        **otel,
     )
     import django
 
     django.setup()
+    from notices_api.core.telemetry import configure_tracing
+
+    configure_tracing(default_service_name="notices-api")
 
 
 def ready() -> bool:
