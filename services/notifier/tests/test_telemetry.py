@@ -152,3 +152,23 @@ def test_off_the_sdk_and_the_instrumentations_are_never_imported() -> None:
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == "[]"
+
+
+async def _instrumented_send() -> SendResult:
+    """A send that reports whether the HTTP client instrumentation would trace it."""
+    from opentelemetry.instrumentation.utils import is_http_instrumentation_enabled
+
+    return SendResult(Outcome.DELIVERED, error=str(is_http_instrumentation_enabled()))
+
+
+async def test_a_send_in_an_unsampled_trace_leaves_the_http_instrumentation_out(
+    finished_spans: InMemorySpanExporter,
+) -> None:
+    """Its span would be dropped anyway; the instrumentation's request attributes and
+    metrics cost a sizeable share of a webhook send's CPU (docs/performance.md)."""
+    unsampled = await telemetry.traced_send(
+        _row(traceparent=TRACEPARENT.removesuffix("01") + "00"), _instrumented_send()
+    )
+    sampled = await telemetry.traced_send(_row(), _instrumented_send())
+    assert (unsampled.error, sampled.error) == ("False", "True")
+    assert [span.name for span in finished_spans.get_finished_spans()] == ["deliver webhook"]

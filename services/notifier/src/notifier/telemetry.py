@@ -11,7 +11,8 @@ installed or even imported, and the functions below only call through.
 
 Spans of our own: a batch of consumed messages (child of the message's publish when the
 batch holds one, else linked to each), and each delivery's send, a child of the span
-that wrote its event (the ``traceparent`` its ledger row keeps).
+that wrote its event (the ``traceparent`` its ledger row keeps). A send in a trace the
+sampler dropped runs with the HTTP client instrumentation suppressed.
 """
 
 import contextlib
@@ -110,7 +111,15 @@ async def traced_send(row: DueRow, send: Awaitable[SendResult]) -> SendResult:
             "notices.event.id": str(row.event_id),
         },
     ) as span:
-        result = await send
+        if span.is_recording():
+            result = await send
+        else:
+            # An unsampled trace: the httpx instrumentation would still build its request
+            # attributes and record its metrics for a span nobody keeps.
+            from opentelemetry.instrumentation.utils import suppress_http_instrumentation
+
+            with suppress_http_instrumentation():
+                result = await send
         span.set_attribute("notices.delivery.outcome", result.outcome.value)
         if result.status_code is not None:
             span.set_attribute("notices.delivery.status_code", result.status_code)
