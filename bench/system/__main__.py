@@ -21,9 +21,10 @@
 ``--notifier-split`` runs the notifier as one process per role (consumer,
 dispatcher, api: ``NOTIFIER_ROLES``) instead of one ``notifier run``.
 
-``--tracing`` turns OpenTelemetry tracing on in every process (``OTEL_*``, exporting
-OTLP/HTTP to a receiver of the run that counts and drops what it gets): compared with
-a run without it, the cost of tracing on. Without it tracing is off, as by default.
+``--tracing`` adds a phase after the pipeline steps (bench/system/tracing_cost.py): the
+unthrottled step in turns with tracing off, on for every trace and on for one trace in
+ten, in the same run, so the cost of tracing is a ratio of figures taken side by side.
+The rest of the run is untraced, as by default.
 
 Writes bench/results/<timestamp>/ (results.json, report.md, latency.png,
 backlog.png); ``--publish`` also refreshes docs/performance.md. Not a test: it
@@ -53,7 +54,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bench import baselines
-from bench.system import http_load, writers
+from bench.system import http_load, tracing_cost, writers
 from bench.system.pipeline import (
     PUBLISHED_TYPE,
     READ_TYPE,
@@ -104,6 +105,8 @@ class Profile:
     http_audience: int
     http_seconds: float
     http_concurrency: int
+    # Each unthrottled step of the tracing phase (--tracing).
+    tracing_seconds: float
 
 
 FULL = Profile(
@@ -123,6 +126,7 @@ FULL = Profile(
     http_audience=20,
     http_seconds=10,
     http_concurrency=16,
+    tracing_seconds=6,
 )
 QUICK = Profile(
     name="quick",
@@ -141,6 +145,7 @@ QUICK = Profile(
     http_audience=10,
     http_seconds=2,
     http_concurrency=16,
+    tracing_seconds=3,
 )
 
 
@@ -193,13 +198,7 @@ def conditions(
         "OpenTelemetry tracing": (
             "off"
             if tracing is None
-            else "on (OTLP/HTTP to a receiver of the run), sampler "
-            + os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on (the SDK's default)")
-            + (
-                f" {os.environ['OTEL_TRACES_SAMPLER_ARG']}"
-                if "OTEL_TRACES_SAMPLER_ARG" in os.environ
-                else ""
-            )
+            else "off, but in the tracing phase (OTLP/HTTP to a receiver of the run)"
         ),
     }
 
@@ -301,6 +300,49 @@ def _http_ready(url: str) -> bool:
     import httpx
 
     return httpx.get(url, timeout=2).status_code == 200
+
+
+def tracing_phase(
+    stack: Stack,
+    spawn: Any,
+    receiver: OtlpReceiver,
+    tap: Tap,
+    sampler: Sampler,
+    profile: Profile,
+    recipient_ids: list[str],
+    *,
+    writers_off: Any,
+) -> dict[str, Any]:
+    """``tracing_cost`` with writer pools traced as each variant is (the untraced one is
+    the run's own)."""
+    with ExitStack() as pools:
+        by_variant = {
+            name: writers_off
+            if name == tracing_cost.OFF
+            else pools.enter_context(
+                spawn.Pool(
+                    WRITERS,
+                    initializer=writers.set_up,
+                    initargs=(
+                        stack.api_database_url,
+                        tracing_cost.variant_env(name, receiver.url),
+                    ),
+                )
+            )
+            for name in tracing_cost.VARIANTS
+        }
+        return tracing_cost.tracing_cost(
+            stack=stack,
+            pools=by_variant,
+            receiver_url=receiver.url,
+            shares=WRITERS,
+            tap=tap,
+            sampler=sampler,
+            seconds=profile.tracing_seconds,
+            recipient_ids=recipient_ids,
+            category=CATEGORY,
+            drain_timeout=profile.drain_timeout,
+        )
 
 
 def http_figures(
@@ -439,7 +481,7 @@ def run(
     started = time.time()
     spawn = multiprocessing.get_context("spawn")
     console = Console(stderr=True)
-    phase_count = len(profile.steps) + 10
+    phase_count = len(profile.steps) + 10 + (1 if tracing else 0)
     with (
         tempfile.TemporaryDirectory(prefix="notices-bench-") as work,
         ExitStack() as receiving,
@@ -454,16 +496,7 @@ def run(
         phases = Phases(progress, phase_count)
         phases.start("starting the stack (API, relay, notifier, SMTP sink, webhook receiver)")
         receiver = receiving.enter_context(otlp_receiver(decode=False)) if tracing else None
-        # With tracing on, the run's own OTEL_* settings (a sampler, say) reach every process.
-        otel = (
-            {}
-            if receiver is None
-            else {
-                **{name: value for name, value in os.environ.items() if name.startswith("OTEL_")},
-                "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,
-            }
-        )
-        quiet = {"LOG_LEVEL": "WARNING", **otel}
+        quiet = {"LOG_LEVEL": "WARNING"}
         unthrottled = {"THROTTLE_RATE_USER": "100000000/minute", **quiet}
         api_env = {"NOTICES_BENCH_BASELINE_ENDPOINT": "true", **unthrottled}
         with (
@@ -475,7 +508,7 @@ def run(
                 notifier_roles=notifier_roles,
             ) as stack,
             spawn.Pool(
-                WRITERS, initializer=writers.set_up, initargs=(stack.api_database_url, otel)
+                WRITERS, initializer=writers.set_up, initargs=(stack.api_database_url, {})
             ) as pool,
             spawn.Pool(1) as load,
             Tap(stack.amqp_url, EXCHANGE_NAME) as tap,
@@ -512,6 +545,13 @@ def run(
                     f"  {step['committed']} events, {step['delivered_per_second']:.0f}/s"
                     f" delivered, commit-to-delivered p99 {step['commit_to_delivered_ms']['p99']}"
                     " ms"
+                )
+                phases.done()
+
+            if receiver is not None:
+                phases.start("tracing: the unthrottled step off, every trace, one in ten")
+                results["tracing_cost"] = tracing_phase(
+                    stack, spawn, receiver, tap, sampler, profile, recipient_ids, writers_off=pool
                 )
                 phases.done()
 
@@ -567,8 +607,8 @@ def main() -> None:
     parser.add_argument(
         "--tracing",
         action="store_true",
-        help="OpenTelemetry tracing on in every process, exported to a receiver of the run"
-        " (compare with a run without it: the cost of tracing)",
+        help="also the unthrottled step with tracing off, on for every trace and on for one"
+        " trace in ten, in turns: what tracing costs the pipeline",
     )
     args = parser.parse_args()
     profile = QUICK if args.quick else FULL

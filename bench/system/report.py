@@ -6,6 +6,8 @@ from typing import Any
 
 import matplotlib
 
+from bench.system import tracing_cost
+
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
@@ -86,7 +88,48 @@ def goals(results: dict[str, Any]) -> list[dict[str, Any]]:
         f"{recovery['relay_drain_seconds']} s",
         recovery["relay_drained"] and recovery["relay_drain_seconds"] < 60,
     )
+    for name, variant in results.get("tracing_cost", {}).get("variants", {}).items():
+        if name == tracing_cost.OFF:
+            continue
+        goal(
+            f"tracing on ({name}): unthrottled pipeline >= {tracing_cost.FLOOR_VS_OFF:g}x its"
+            " delivered/s with tracing off",
+            f"{variant['vs_off']:.2f}x",
+            variant["vs_off"] >= tracing_cost.FLOOR_VS_OFF,
+        )
     return rows
+
+
+ROUND_FIGURES = ("delivered_per_second", "committed_per_second", "commit_to_delivered_p50_ms")
+
+
+def _tracing_section(cost: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Tracing cost (same run)",
+        "",
+        f"The unthrottled pipeline step, {cost['seconds']:g} s each, in {cost['rounds']} rounds"
+        " of the three variants in turns; the relay, the notifier and the writers restarted"
+        " with each (bench/system/tracing_cost.py). Delivered/s per round, and the mean beside"
+        " the untraced one.",
+        "",
+        "| tracing | sampler | delivered/s | committed/s | commit-to-delivered p50 (ms)"
+        " | mean delivered/s | vs off |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, variant in cost["variants"].items():
+        settings = variant["settings"]
+        sampler = " ".join(
+            settings.get(key, "") for key in ("OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG")
+        ).strip()
+        rounds = [
+            " / ".join("-" if n is None else f"{n:.0f}" for n in variant[key])
+            for key in ROUND_FIGURES
+        ]
+        lines.append(
+            f"| {name} | {sampler or '-'} | {' | '.join(rounds)}"
+            f" | {variant['mean_delivered_per_second']:.0f} | {variant['vs_off']:.2f}x |"
+        )
+    return [*lines, ""]
 
 
 def _ms(figures: dict[str, float | None]) -> str:
@@ -192,6 +235,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             else "before it had delivered all the pipeline steps left it (the wait timed out)."
         ),
         "",
+        *(_tracing_section(results["tracing_cost"]) if "tracing_cost" in results else []),
         "## Recovery",
         "",
         f"{recovery['events']:,} `notice.read` events committed while the relay was stopped"

@@ -242,3 +242,54 @@ def test_the_report_splits_the_notifiers_latency_into_its_stages(tmp_path: Path)
         " / ".join(f"{stage[q]:g}" for q in ("p50", "p95", "p99", "max")) for stage in stages
     )
     assert f"| {step['step']} | {row} |" in text
+
+
+def _tracing_cost(every: float, tenth: float) -> dict[str, Any]:
+    def variant(settings: dict[str, str], delivered: list[float], vs_off: float) -> dict:
+        return {
+            "settings": settings,
+            "delivered_per_second": delivered,
+            "committed_per_second": [900.0, 880.0],
+            "commit_to_delivered_p50_ms": [1200.0, None],
+            "mean_delivered_per_second": sum(delivered) / len(delivered),
+            "vs_off": vs_off,
+        }
+
+    return {
+        "variants": {
+            "off": variant({}, [400.0, 420.0], 1.0),
+            "every trace": variant(
+                {"OTEL_TRACES_SAMPLER": "parentbased_always_on"}, [300.0, 310.0], every
+            ),
+            "one trace in ten": variant(
+                {
+                    "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                    "OTEL_TRACES_SAMPLER_ARG": "0.1",
+                },
+                [370.0, 380.0],
+                tenth,
+            ),
+        },
+        "rounds": 2,
+        "seconds": 6,
+    }
+
+
+def test_a_tracing_run_judges_each_sampler_against_tracing_off(tmp_path: Path) -> None:
+    results = {**_results(), "tracing_cost": _tracing_cost(every=0.74, tenth=0.91)}
+    verdicts = {row["goal"]: row["met"] for row in goals(results)}
+    floor = "unthrottled pipeline >= 0.85x its delivered/s with tracing off"
+    assert verdicts[f"tracing on (every trace): {floor}"] is False
+    assert verdicts[f"tracing on (one trace in ten): {floor}"] is True
+    assert not any(goal.startswith("tracing on (off)") for goal in verdicts)
+    text = write_report(results, tmp_path).read_text()
+    assert "## Tracing cost (same run)" in text
+    assert (
+        "| one trace in ten | parentbased_traceidratio 0.1 | 370 / 380 | 900 / 880 | 1200 / -"
+        " | 375 | 0.91x |"
+    ) in text
+
+
+def test_a_run_without_tracing_has_no_tracing_goals_or_section(tmp_path: Path) -> None:
+    assert not any(row["goal"].startswith("tracing") for row in goals(_results()))
+    assert "Tracing cost" not in write_report(_results(), tmp_path).read_text()
