@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -70,7 +70,15 @@ from bench.system.pipeline import (
 from bench.system.report import write_report
 from notices_contracts import EXCHANGE_NAME
 from tests.support.otlp import OtlpReceiver, otlp_receiver
-from tests.support.stack import API_DIR, ROOT, ManagedProcess, Stack, free_port, running_stack
+from tests.support.stack import (
+    API_DIR,
+    ROOT,
+    ManagedProcess,
+    Stack,
+    free_port,
+    running_stack,
+    scratch_database,
+)
 
 RESULTS_DIR = ROOT / "bench" / "results"
 WRITERS = 2  # one per core: more only queue on the same two
@@ -268,32 +276,84 @@ def baseline_figures(stack: Stack, profile: Profile, window: int) -> dict[str, A
 
 
 @contextmanager
-def on_commit_server(stack: Stack, *, confirms: bool) -> Iterator[str]:
-    """notices-api as the stack serves it, with on_commit publishing instead of the outbox."""
-    api = stack.processes["api"]
-    port = free_port()
-    command = [
-        part.replace("config.wsgi:application", "bench.system.on_commit_wsgi:application")
-        for part in api.command
-    ]
-    command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
-    server = ManagedProcess(
-        f"api-on-commit-{'confirms' if confirms else 'no-confirms'}",
+def another(
+    stack: Stack,
+    of: str,
+    name: str,
+    *,
+    env: dict[str, str],
+    replace: tuple[str, str] | None = None,
+    port: int | None = None,
+    ready: Callable[[], bool] = lambda: True,
+) -> Iterator[None]:
+    """Another process like the stack's ``of``, with ``env`` on top of its own (and, for
+    a server, ``replace`` in its command and a port of its own)."""
+    base = stack.processes[of]
+    command = [part.replace(*replace) if replace else part for part in base.command]
+    if port is not None:
+        command[command.index("--bind") + 1] = f"127.0.0.1:{port}"
+    process = ManagedProcess(
+        name,
         command,
-        cwd=API_DIR,
+        cwd=base.cwd,
+        env={**base.env, **env},
+        log_path=stack.log_dir / f"{name}.log",
+        ready=ready,
+    )
+    process.start()
+    try:
+        yield
+    finally:
+        process.stop()
+
+
+@contextmanager
+def api_server(
+    stack: Stack, name: str, *, env: dict[str, str], wsgi: str = "config.wsgi:application"
+) -> Iterator[str]:
+    """Another notices-api server, as the stack serves it but for ``wsgi`` and ``env``."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with another(
+        stack,
+        "api",
+        name,
+        env=env,
+        replace=("config.wsgi:application", wsgi),
+        port=port,
+        ready=lambda: _http_ready(f"{url}/readyz"),
+    ):
+        yield url
+
+
+def on_commit_server(stack: Stack, *, confirms: bool, database_url: str) -> Any:
+    """notices-api with on_commit publishing instead of the outbox."""
+    return api_server(
+        stack,
+        f"api-on-commit-{'confirms' if confirms else 'no-confirms'}",
+        wsgi="bench.system.on_commit_wsgi:application",
         env={
-            **api.env,
+            "DATABASE_URL": database_url,
             "PYTHONPATH": str(ROOT),
             "BENCH_ON_COMMIT_CONFIRMS": "true" if confirms else "false",
         },
-        log_path=stack.log_dir / f"api-on-commit-{confirms}.log",
-        ready=lambda: _http_ready(f"http://127.0.0.1:{port}/readyz"),
     )
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+
+
+@contextmanager
+def larger_world_database(stack: Stack, spawn: Any) -> Iterator[tuple[str, Any]]:
+    """A second notices-api database, migrated, and writer processes on it: the larger
+    HTTP size lives there, so that both sizes can be measured in turns."""
+    name = f"{stack.api_database}_larger"
+    with scratch_database(name) as database_url:
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
+            cwd=API_DIR,
+            env={**stack.processes["api"].env, "DATABASE_URL": database_url},
+            check=True,
+        )
+        with spawn.Pool(WRITERS, initializer=writers.set_up, initargs=(database_url, {})) as pool:
+            yield database_url, pool
 
 
 def _http_ready(url: str) -> bool:
@@ -346,68 +406,85 @@ def tracing_phase(
 
 
 def http_figures(
-    stack: Stack, pool: Any, load: Any, profile: Profile, phases: Phases
+    stack: Stack, pool: Any, spawn: Any, load: Any, profile: Profile, phases: Phases
 ) -> dict[str, Any]:
-    """Every scenario (and the baseline) at both sizes, then create + publish against
-    the on_commit variants at the larger size."""
+    """Every scenario (and the baseline) at both sizes, each size in a database and behind
+    a server of its own, and create + publish against the on_commit variants at the larger
+    size: all of them in turns."""
     smaller, larger = profile.http_sizes
-    world = pool.apply(
-        writers.seed_http_world,
-        kwds={
-            "users": profile.http_users,
-            "readers": profile.http_readers,
-            "inbox": profile.http_inbox,
-            "notices": smaller,
-            "audience": profile.http_audience,
-            "read_share": 0.2,
-            "seed": 7,
-        },
-    )
-    vacuum_analyze(stack.api_database_url, *HTTP_TABLES)
-    phases.done()
-
-    def scenarios(base_url: str, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-        figures: dict[str, dict[str, Any]] = load.apply(
-            http_load.run_scenarios,
+    seed = {
+        "users": profile.http_users,
+        "readers": profile.http_readers,
+        "inbox": profile.http_inbox,
+        "notices": smaller,
+        "audience": profile.http_audience,
+        "read_share": 0.2,
+        "seed": 7,
+    }
+    with ExitStack() as servers:
+        larger_database, larger_pool = servers.enter_context(larger_world_database(stack, spawn))
+        worlds = {
+            str(smaller): pool.apply(writers.seed_http_world, kwds=seed),
+            str(larger): larger_pool.apply(writers.seed_http_world, kwds=seed),
+        }
+        phases.done()
+        phases.start(f"HTTP: {larger - smaller:,} more notices to other users (larger size)")
+        worlds[str(larger)] = larger_pool.apply(
+            writers.grow_http_world, kwds={"world": worlds[str(larger)], "notices": larger}
+        )
+        for database_url in (stack.api_database_url, larger_database):
+            vacuum_analyze(database_url, *HTTP_TABLES)
+        # Its own relay too: each size's writes are relayed (and then consumed) as they
+        # happen, as the smaller size's are by the stack's relay.
+        on_larger = {"DATABASE_URL": larger_database}
+        larger_api = servers.enter_context(api_server(stack, "api-larger", env=on_larger))
+        servers.enter_context(another(stack, "relay", "relay-larger", env=on_larger))
+        on_commit = {
+            ON_COMMIT_VARIANTS[confirms]: servers.enter_context(
+                on_commit_server(stack, confirms=confirms, database_url=larger_database)
+            )
+            for confirms in (False, True)
+        }
+        phases.done()
+        phases.start(f"HTTP: {smaller:,} and {larger:,} notices and on_commit, in turns")
+        every = http_load.SCENARIOS
+        targets = {
+            str(smaller): http_load.Target(stack.api_url, worlds[str(smaller)], every),
+            str(larger): http_load.Target(larger_api, worlds[str(larger)], every),
+            **{
+                variant: http_load.Target(base_url, worlds[str(larger)], ("create_publish",))
+                for variant, base_url in on_commit.items()
+            },
+        }
+        figures = load.apply(
+            http_load.run_targets,
             kwds={
-                "base_url": base_url,
-                "scenarios": names,
-                "world": world,
+                "targets": targets,
                 "seconds": profile.http_seconds,
                 "concurrency": profile.http_concurrency,
             },
         )
-        return figures
-
-    results: dict[str, Any] = {
+    return {
         "world": (
             f"{profile.http_users:,} users, {profile.http_audience} recipients a notice;"
             f" each of the {profile.http_readers} measured readers holds the same"
             f" {profile.http_inbox} notices at both sizes"
         ),
-        "sizes": {},
+        "sizes": {
+            size: {
+                "notices": worlds[size]["notices"],
+                "receipts": worlds[size]["receipts"],
+                "scenarios": figures[size],
+            }
+            for size in (str(smaller), str(larger))
+        },
+        "on_commit": {
+            variant: figures[variant]["create_publish"] for variant in ON_COMMIT_VARIANTS.values()
+        },
     }
-    for size in profile.http_sizes:
-        if size != smaller:
-            phases.start(f"HTTP: {size - world['notices']:,} more notices to other users")
-            world = pool.apply(writers.grow_http_world, kwds={"world": world, "notices": size})
-            vacuum_analyze(stack.api_database_url, *HTTP_TABLES)
-            phases.done()
-        phases.start(f"HTTP: outbox (the API as it is), {size:,} notices")
-        results["sizes"][str(size)] = {
-            "notices": world["notices"],
-            "receipts": world["receipts"],
-            "scenarios": scenarios(stack.api_url, http_load.SCENARIOS),
-        }
-        phases.done()
-    results["on_commit"] = {}
-    for confirms in (False, True):
-        variant = "on_commit with confirms" if confirms else "on_commit, no confirms"
-        phases.start(f"HTTP: {variant}, {larger:,} notices")
-        with on_commit_server(stack, confirms=confirms) as base_url:
-            (results["on_commit"][variant],) = scenarios(base_url, ("create_publish",)).values()
-        phases.done()
-    return results
+
+
+ON_COMMIT_VARIANTS = {False: "on_commit, no confirms", True: "on_commit with confirms"}
 
 
 def http_ratios(http: dict[str, Any]) -> dict[str, Any]:
@@ -481,7 +558,7 @@ def run(
     started = time.time()
     spawn = multiprocessing.get_context("spawn")
     console = Console(stderr=True)
-    phase_count = len(profile.steps) + 10 + (1 if tracing else 0)
+    phase_count = len(profile.steps) + 7 + (1 if tracing else 0)
     with (
         tempfile.TemporaryDirectory(prefix="notices-bench-") as work,
         ExitStack() as receiving,
@@ -581,7 +658,7 @@ def run(
             phases.done()
 
             phases.start("HTTP: seeding notices and users")
-            results["http"] = http_figures(stack, pool, load, profile, phases)
+            results["http"] = http_figures(stack, pool, spawn, load, profile, phases)
             results["backlog"] = list(sampler.samples)
             results["broker_counts"] = {
                 "notice.published": tap.counts[PUBLISHED_TYPE],

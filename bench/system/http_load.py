@@ -1,13 +1,14 @@
 """The HTTP API under load, from a load generator in a process of its own.
 
 The API is served as production serves it (gunicorn, production settings, the
-stack's workers and threads) over a PostgreSQL database seeded with users and
-published notices. Each scenario keeps ``concurrency`` requests in flight for
-``seconds`` in all and records every request's latency and status. The scenarios of
-one size take turns in short rounds (baseline, list, detail, ..., then again), so a
-machine that is slower for a while (a checkpoint, another process) weighs on all of
-them alike instead of on whichever ran then, and every ratio to the baseline compares
-figures taken side by side.
+stack's workers and threads) over PostgreSQL databases seeded with users and published
+notices, one per table size, each behind a server of its own. Each scenario keeps
+``concurrency`` requests in flight for ``seconds`` in all and records every request's
+latency and status. Every server and
+scenario measured takes its turn in short rounds (the smaller size's baseline, list,
+detail, ..., the larger size's, the on_commit variants', then again), so a machine that
+is slower for a while (a checkpoint, another process) weighs on all of them alike, and
+every ratio compares figures taken side by side.
 
 Create + publish is also run against the on_commit variant
 (``bench.system.on_commit_wsgi``): the same API, its events published by kombu in
@@ -15,10 +16,12 @@ Create + publish is also run against the on_commit variant
 """
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -35,55 +38,66 @@ SCENARIOS = (BASELINE, *MEASURED)
 ROUND_SECONDS = 2.0
 
 
-def run_scenarios(
-    *,
-    base_url: str,
-    scenarios: tuple[str, ...],
-    world: dict[str, Any],
-    seconds: float,
-    concurrency: int,
-) -> dict[str, dict[str, Any]]:
-    """In the load generator's process: each scenario's operations/s and latencies, the
-    scenarios taking turns in rounds of about ``ROUND_SECONDS`` that add up to ``seconds``."""
-    return asyncio.run(_run(base_url, scenarios, world, seconds, concurrency))
+@dataclass(frozen=True)
+class Target:
+    """One server to load: where it is, the world seeded behind it, its scenarios."""
+
+    base_url: str
+    world: dict[str, Any]
+    scenarios: tuple[str, ...]
+
+
+def run_targets(
+    *, targets: dict[str, Target], seconds: float, concurrency: int
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """In the load generator's process: each target's scenarios, operations/s and
+    latencies. Every (target, scenario) takes its turn in rounds of about
+    ``ROUND_SECONDS`` that add up to ``seconds`` for each."""
+    return asyncio.run(_run(targets, seconds, concurrency))
 
 
 async def _run(
-    base_url: str,
-    scenarios: tuple[str, ...],
-    world: dict[str, Any],
-    seconds: float,
-    concurrency: int,
-) -> dict[str, dict[str, Any]]:
-    latencies: dict[str, list[float]] = {name: [] for name in scenarios}
-    statuses: dict[str, Counter[int]] = {name: Counter() for name in scenarios}
-    elapsed = dict.fromkeys(scenarios, 0.0)
+    targets: dict[str, Target], seconds: float, concurrency: int
+) -> dict[str, dict[str, dict[str, Any]]]:
+    turns = [(target, name) for target in targets for name in targets[target].scenarios]
+    latencies: dict[tuple[str, str], list[float]] = {turn: [] for turn in turns}
+    statuses: dict[tuple[str, str], Counter[int]] = {turn: Counter() for turn in turns}
+    elapsed = dict.fromkeys(turns, 0.0)
     rounds = max(1, round(seconds / ROUND_SECONDS))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=f"{base_url}/api/v1", limits=limits, timeout=30
-    ) as client:
-        operations = {
-            name: _operation(name, client, world, random.Random(name), statuses[name])
-            for name in scenarios
-        }
+    async with contextlib.AsyncExitStack() as clients:
+        operations = {}
+        for target, spec in targets.items():
+            client = await clients.enter_async_context(
+                httpx.AsyncClient(base_url=f"{spec.base_url}/api/v1", limits=limits, timeout=30)
+            )
+            for name in spec.scenarios:
+                rng = random.Random(name)
+                operations[target, name] = _operation(
+                    name, client, spec.world, rng, statuses[target, name]
+                )
         for _ in range(rounds):
-            for name in scenarios:
-                elapsed[name] += await _keep_in_flight(
-                    operations[name], latencies[name], seconds / rounds, concurrency
+            for turn in turns:
+                elapsed[turn] += await _keep_in_flight(
+                    operations[turn], latencies[turn], seconds / rounds, concurrency
                 )
     return {
-        name: {
-            "scenario": name,
-            "operations": len(latencies[name]),
-            "operations_per_second": round(len(latencies[name]) / elapsed[name], 1),
-            "latency_ms": percentiles(latencies[name]),
-            "statuses": {str(code): n for code, n in sorted(statuses[name].items())},
-            "concurrency": concurrency,
-            "seconds": seconds,
-            "rounds": rounds,
+        target: {
+            name: {
+                "scenario": name,
+                "operations": len(latencies[target, name]),
+                "operations_per_second": round(
+                    len(latencies[target, name]) / elapsed[target, name], 1
+                ),
+                "latency_ms": percentiles(latencies[target, name]),
+                "statuses": {str(code): n for code, n in sorted(statuses[target, name].items())},
+                "concurrency": concurrency,
+                "seconds": seconds,
+                "rounds": rounds,
+            }
+            for name in spec.scenarios
         }
-        for name in scenarios
+        for target, spec in targets.items()
     }
 
 

@@ -284,9 +284,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        "The two sizes are measured minutes apart. The last column divides out how fast the"
-        " machine was at each (the baseline of the same size), which the plain ratio cannot:"
-        " where the baseline itself moved between sizes, that moved every scenario with it.",
+        "Both sizes, each in a database and behind a server of its own, are measured in"
+        " turns. The last column also divides each by the baseline of its own size (its"
+        " server's cost of the framework).",
         "",
         "Latency in ms (p50 / p95 / p99 / max) and statuses, each size and server:",
         "",

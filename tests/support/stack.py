@@ -307,7 +307,8 @@ def _accepts_connections(port: int) -> Callable[[], bool]:
 
 
 @contextmanager
-def _database(name: str) -> Iterator[str]:
+def scratch_database(name: str) -> Iterator[str]:
+    """A database of this name for the block, dropped after it (its URL)."""
     with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -362,8 +363,8 @@ def running_stack(
     )
     stack.log_dir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as cleanup:
-        api_database_url = cleanup.enter_context(_database(stack.api_database))
-        notifier_database_url = cleanup.enter_context(_database(stack.notifier_database))
+        api_database_url = cleanup.enter_context(scratch_database(stack.api_database))
+        notifier_database_url = cleanup.enter_context(scratch_database(stack.notifier_database))
         amqp_url = cleanup.enter_context(_vhost(stack.vhost))
         stack.api_database_url, stack.notifier_database_url = (
             api_database_url,
