@@ -260,9 +260,9 @@ class NoticeRecipient(models.Model):
     def __str__(self) -> str:
         return f"{self.user_id} <- {self.notice_id}"
 
-    def notice_as_read(self) -> Notice:
-        """The notice with this recipient's read state (``is_read``), as the queries
-        that annotate it answer it."""
+    def notice_with_read_state(self) -> Notice:
+        """The notice, with this recipient's read state as ``is_read`` (the attribute the
+        QuerySets' annotations give it)."""
         notice = self.notice
         notice.is_read = self.read_at is not None  # type: ignore[attr-defined]
         return notice

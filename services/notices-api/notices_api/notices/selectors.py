@@ -57,7 +57,7 @@ def notice_get(*, user: User, notice_id: UUID) -> Notice:
     """
     own_row = NoticeRecipient.objects.inbox_of(user).filter(notice_id=notice_id)
     for row in own_row.select_related("notice__author")[:1]:
-        return row.notice_as_read()
+        return row.notice_with_read_state()
     own_notices = Notice.objects.authored_by(user).with_read_state(user).for_listing()
     try:
         return own_notices.get(pk=notice_id)
