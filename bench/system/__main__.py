@@ -42,7 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -326,7 +326,9 @@ def api_server(
         yield url
 
 
-def on_commit_server(stack: Stack, *, confirms: bool, database_url: str) -> Any:
+def on_commit_server(
+    stack: Stack, *, confirms: bool, database_url: str
+) -> AbstractContextManager[str]:
     """notices-api with on_commit publishing instead of the outbox."""
     return api_server(
         stack,
