@@ -81,6 +81,7 @@ def _results() -> dict[str, Any]:
             "notifier_caught_up": False,
             "notifier_events_per_second": 300.0,
             "notifier_left_when_purged": 90_000,
+            "faststream_consume_ack_per_second_beside": [1900.0, 2100.0],
             "window": [40, 80],
         },
         "http": {
@@ -294,3 +295,14 @@ def test_a_tracing_run_judges_each_sampler_against_tracing_off(tmp_path: Path) -
 def test_a_run_without_tracing_has_no_tracing_goals_or_section(tmp_path: Path) -> None:
     assert not any(row["goal"].startswith("tracing") for row in goals(_results()))
     assert "Tracing cost" not in write_report(_results(), tmp_path).read_text()
+
+
+def test_the_notifiers_notice_read_pace_is_over_the_raw_consumer_measured_beside_it() -> None:
+    from bench.system.__main__ import ratios
+
+    results = _results()
+    results["baselines"]["faststream_consume_ack_per_second"] = 4000.0  # minutes earlier
+    results["recovery"]["faststream_consume_ack_per_second_beside"] = [1900.0, 2100.0]
+    results["recovery"]["notifier_events_per_second"] = 1600.0
+
+    assert ratios(results)["notifier_handling_vs_faststream"] == 0.8
