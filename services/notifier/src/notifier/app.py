@@ -28,7 +28,13 @@ from notifier.channels.webhook import HttpxWebhookChannel
 from notifier.dispatcher import Dispatcher, DispatchPolicy, utc_now
 from notifier.routers.events import EventConsumer, build_events_router
 from notifier.settings import Role, Settings
-from notifier.store.db import SessionFactory, create_engine, create_session_factory, ping
+from notifier.store.db import (
+    SessionFactory,
+    create_engine,
+    create_session_factory,
+    ping,
+    wake_origin,
+)
 from notifier.store.models import Channel
 from notifier.store.wakeups import is_postgresql_url, listen_for_due
 from notifier.topology import Topology, build_topology, declare_topology
@@ -268,7 +274,11 @@ async def serve(notifier: Notifier) -> None:
             # Consumers and the API in other processes announce new deliveries.
             background.append(
                 asyncio.create_task(
-                    listen_for_due(settings.database_url, notifier.dispatcher.wake),
+                    listen_for_due(
+                        settings.database_url,
+                        notifier.dispatcher.wake,
+                        own_origin=wake_origin(notifier.session_factory),
+                    ),
                     name="wakeups",
                 )
             )

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
@@ -46,6 +46,7 @@ from notifier.logging import trace_id_of
 from notifier.rendering import EmailContext, EmailKind, render_notice_email
 from notifier.store.db import SessionFactory
 from notifier.store.models import Channel
+from notifier.store.wakeups import EVERY_CHANNEL
 from notifier.telemetry import traced_send
 from notifier.unsubscribe import unsubscribe_url
 
@@ -144,10 +145,11 @@ class Dispatcher:
         self._retry = RetryPolicy(max_attempts=self._policy.max_attempts, next_delay=self._delay)
         self._wakeups = {channel: asyncio.Event() for channel in Channel}
 
-    def wake(self) -> None:
-        """New deliveries were committed: look now rather than at the next poll."""
-        for event in self._wakeups.values():
-            event.set()
+    def wake(self, channels: Iterable[Channel] = EVERY_CHANNEL) -> None:
+        """New deliveries of ``channels`` were committed: those lanes look now rather than
+        at the next poll."""
+        for channel in channels:
+            self._wakeups[channel].set()
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:

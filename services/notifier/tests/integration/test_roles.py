@@ -16,6 +16,7 @@ from notifier_testing import NoticeSpec, envelope, recipient_updated
 from sqlalchemy import func, select
 
 from notifier.app import Notifier, build_notifier, shutdown, start_consuming
+from notifier.store.db import wake_origin
 from notifier.store.models import Delivery, WebhookEndpoint
 from notifier.store.wakeups import listen_for_due
 from notifier_devtools.fakes import FakeEmailChannel, FakeWebhookChannel
@@ -66,7 +67,11 @@ async def test_two_consumers_and_two_dispatchers_apart_deliver_each_message_once
             tasks.append(asyncio.create_task(notifier.dispatcher.run()))
             tasks.append(
                 asyncio.create_task(
-                    listen_for_due(notifier.settings.database_url, notifier.dispatcher.wake)
+                    listen_for_due(
+                        notifier.settings.database_url,
+                        notifier.dispatcher.wake,
+                        own_origin=wake_origin(notifier.session_factory),
+                    )
                 )
             )
         for notifier in consumers:

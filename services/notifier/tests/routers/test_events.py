@@ -15,7 +15,7 @@ from notices_contracts import RECIPIENT_UPDATED_V1
 from notifier.routers.events import HANDLERS, EventConsumer, build_events_router
 from notifier.settings import Settings
 from notifier.store.db import SessionFactory
-from notifier.store.models import Delivery, InboxEvent, Recipient
+from notifier.store.models import Channel, Delivery, InboxEvent, Recipient
 from notifier.topology import ATTEMPT_HEADER, ERROR_HEADER, REASON_HEADER, Topology, build_topology
 from notifier.trust import UNTRUSTED_PUBLISHER, TrustedPublisher
 
@@ -31,7 +31,7 @@ class Bus:
     consumer: EventConsumer
     dead: list[RabbitMessage] = field(default_factory=list)
     waiting: dict[str, list[RabbitMessage]] = field(default_factory=dict)
-    woken: list[None] = field(default_factory=list)
+    woken: list[frozenset[Channel]] = field(default_factory=list)
 
     async def publish(self, body: bytes, **properties: Any) -> None:
         """Publish, then wait until the consumer's batcher settled it."""
@@ -44,14 +44,14 @@ def _bus(session_factory: Any, clock: FakeClock) -> Bus:
     settings = Settings(NOTIFIER_QUEUE=f"unit.{uuid.uuid4().hex[:8]}")
     topology = build_topology(settings)
     broker = RabbitBroker()
-    woken: list[None] = []
+    woken: list[frozenset[Channel]] = []
     consumer = EventConsumer(
         trust=TRUSTED,
         broker=broker,
         topology=topology,
         session_factory=session_factory,
         clock=clock,
-        on_deliveries_created=lambda: woken.append(None),
+        on_deliveries_created=woken.append,
     )
     bus = Bus(broker, topology, consumer, woken=woken)
     events = build_events_router(topology=topology, consumer=consumer, prefetch=settings.prefetch)
@@ -98,7 +98,8 @@ async def test_an_event_delivered_three_times_is_handled_once(
     assert await _count(session_factory, InboxEvent) == 2
     assert await _count(session_factory, Delivery) == 1
     assert await _count(session_factory, Recipient) == 1
-    assert len(bus.woken) == 1  # only the batch that created the delivery
+    # Only the batch that created the delivery, and only the lane of its channel.
+    assert bus.woken == [frozenset({Channel.EMAIL})]
     assert bus.dead == []
 
 

@@ -17,7 +17,7 @@ from notifier.api.problems import NOT_FOUND, UNAUTHORIZED, ProblemKind
 from notifier.api.schemas import WebhookEndpointIn, WebhookEndpointOut, WebhookEndpointWithSecret
 from notifier.channels.webhook import new_webhook_secret
 from notifier.ledger.cancel import cancel_for_endpoint_deleted
-from notifier.store.models import WebhookEndpoint
+from notifier.store.models import Channel, WebhookEndpoint
 from notifier.store.wakeups import announce_due
 
 
@@ -137,5 +137,5 @@ async def enable(session: AsyncSession, *, endpoint_id: UUID, now: datetime) -> 
     endpoint = await endpoint_or_error(session, endpoint_id=endpoint_id)
     endpoint.enabled, endpoint.disabled_reason, endpoint.updated_at = True, None, now
     await session.flush()
-    await announce_due(session)  # the deliveries that waited for it
+    await announce_due(session, [Channel.WEBHOOK])  # the deliveries that waited for it
     return endpoint

@@ -121,7 +121,7 @@ async def handle_notice_published(
         rows += creation.webhook_rows(
             subscriptions, notice_id=notice_id, context=event.context, now=now
         )
-    return LedgerChange(created=await creation.save(session, rows))
+    return await creation.save(session, rows)
 
 
 async def handle_notice_read(
@@ -153,7 +153,7 @@ async def handle_notice_read(
             user_id=event.data.user_id,
         )
     ]
-    return LedgerChange(created=await creation.save(session, rows), cancelled=cancelled)
+    return await creation.save(session, rows) + LedgerChange(cancelled=cancelled)
 
 
 async def handle_notice_archived(
@@ -177,4 +177,4 @@ async def handle_notice_archived(
             subscriptions, notice_id=event.data.notice_id, context=event.context, now=now
         )
     ]
-    return LedgerChange(created=await creation.save(session, rows), cancelled=cancelled)
+    return await creation.save(session, rows) + LedgerChange(cancelled=cancelled)

@@ -86,12 +86,10 @@ async def handle_recipient_updated(
     if not latecomers:
         return LedgerChange(cancelled=cancelled)
     context_of = {event.data.user_id: event.context for event in events}
-    return LedgerChange(
-        cancelled=cancelled,
-        created=await _deliver_to_latecomers(
-            session, latecomers=latecomers, after=after, context_of=context_of, now=now
-        ),
+    created = await _deliver_to_latecomers(
+        session, latecomers=latecomers, after=after, context_of=context_of, now=now
     )
+    return created + LedgerChange(cancelled=cancelled)
 
 
 def _is_not_older(incoming: Any) -> ColumnElement[bool]:
@@ -113,7 +111,7 @@ async def _deliver_to_latecomers(
     after: dict[UUID, RecipientFacts],
     context_of: dict[UUID, EventContext],
     now: datetime,
-) -> int:
+) -> LedgerChange:
     """Email each user every live notice of whose audience they are.
 
     Live: published and not archived; the rules leave out what they have read or what
@@ -131,7 +129,7 @@ async def _deliver_to_latecomers(
     )
     owed = [(row.notice_id, row.user_id) for row in audience]
     if not owed:
-        return 0
+        return LedgerChange()
     notices = await facts.notices(session, (notice_id for notice_id, _ in owed))
     preferences = await facts.preferences(session, latecomers)
     reads = await facts.reads_among(session, owed)

@@ -37,9 +37,15 @@ _DELIVERIES = cast(Table, Delivery.__table__)
 class LedgerChange:
     created: int = 0
     cancelled: int = 0
+    # The channels of the rows created: the dispatcher lanes to wake.
+    channels: frozenset[Channel] = frozenset()
 
     def __add__(self, other: "LedgerChange") -> "LedgerChange":
-        return LedgerChange(self.created + other.created, self.cancelled + other.cancelled)
+        return LedgerChange(
+            self.created + other.created,
+            self.cancelled + other.cancelled,
+            self.channels | other.channels,
+        )
 
 
 def _row(
@@ -155,12 +161,13 @@ def webhook_rows(
     ]
 
 
-async def save(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+async def save(session: AsyncSession, rows: list[dict[str, Any]]) -> LedgerChange:
     """Insert the rows; those that exist already (same id) stay as they are."""
     if not rows:
-        return 0
+        return LedgerChange()
     # The table, not the mapped class: a Core executemany, without the ORM's bulk machinery.
     statement = insert(session, _DELIVERIES).on_conflict_do_nothing(index_elements=["id"])
     await session.execute(statement, rows)
-    await announce_due(session)
-    return len(rows)
+    channels = frozenset(Channel(row["channel"]) for row in rows)
+    await announce_due(session, channels)
+    return LedgerChange(created=len(rows), channels=channels)

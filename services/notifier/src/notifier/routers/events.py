@@ -55,6 +55,7 @@ from notifier.handlers.recipients import handle_recipient_updated
 from notifier.ledger.creation import LedgerChange
 from notifier.logging import trace_id_of
 from notifier.store.db import SessionFactory
+from notifier.store.wakeups import OnDue
 from notifier.telemetry import consume_batch_span
 from notifier.topology import (
     ATTEMPT_HEADER,
@@ -103,7 +104,7 @@ class EventConsumer:
         session_factory: SessionFactory,
         trust: TrustedPublisher,
         clock: Clock = utc_now,
-        on_deliveries_created: Callable[[], None] = lambda: None,
+        on_deliveries_created: OnDue = lambda _channels: None,
         batch_size: int = 100,
     ) -> None:
         self._broker = broker
@@ -185,7 +186,7 @@ class EventConsumer:
         else:
             await self._ack_batch(parsed, handled)
         if change.created:  # committed by now; reads without subscribers create nothing
-            self._on_deliveries_created()
+            self._on_deliveries_created(change.channels)
 
     async def _parse(self, message: RabbitMessage) -> _Parsed | None:
         """The event, or None once a message that holds none is settled."""

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from alembic import command
 from alembic.config import Config
@@ -108,8 +109,19 @@ def _ping_when_idle(engine: AsyncEngine, *, after_seconds: float) -> None:
             raise DisconnectionError("pooled connection failed its ping")
 
 
+# The ``info`` key of a session that names its factory when it announces due deliveries:
+# a dispatcher woken directly by its own process's writes skips their NOTIFY echo.
+WAKE_ORIGIN = "wake_origin"
+
+
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, info={WAKE_ORIGIN: uuid4().hex})
+
+
+def wake_origin(session_factory: SessionFactory) -> str:
+    """The origin every session of ``session_factory`` announces under."""
+    origin: str = session_factory.kw["info"][WAKE_ORIGIN]
+    return origin
 
 
 def is_postgresql(engine: AsyncEngine) -> bool:

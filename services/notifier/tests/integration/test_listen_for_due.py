@@ -1,0 +1,38 @@
+"""A dispatcher wakes on another process's commit, for the channels it created, and not
+on the echo of its own (woken directly already)."""
+
+import asyncio
+import contextlib
+
+from integration_harness import migrated
+
+from notifier.store.db import create_engine, create_session_factory, wake_origin
+from notifier.store.models import Channel
+from notifier.store.wakeups import EVERY_CHANNEL, announce_due, listen_for_due
+
+
+async def test_a_dispatcher_wakes_for_what_others_commit_and_skips_its_own_echo(
+    database_url: str,
+) -> None:
+    await migrated({"NOTIFIER_DATABASE_URL": database_url})
+    engine = create_engine(database_url)
+    own, other = create_session_factory(engine), create_session_factory(engine)
+    woken: asyncio.Queue[frozenset[Channel]] = asyncio.Queue()
+    listener = asyncio.create_task(
+        listen_for_due(database_url, woken.put_nowait, own_origin=wake_origin(own))
+    )
+    try:
+        assert await asyncio.wait_for(woken.get(), 10) == EVERY_CHANNEL  # on connecting
+        async with own.begin() as session:
+            await announce_due(session, [Channel.EMAIL])
+        async with other.begin() as session:
+            await announce_due(session, [Channel.WEBHOOK])
+
+        assert await asyncio.wait_for(woken.get(), 10) == {Channel.WEBHOOK}
+        await asyncio.sleep(0.2)
+        assert woken.empty()  # the own announcement, committed first, woke nothing
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        await engine.dispose()
