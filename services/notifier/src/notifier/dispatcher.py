@@ -44,7 +44,7 @@ from notifier.ledger.claims import (
 )
 from notifier.logging import trace_id_of
 from notifier.rendering import EmailContext, EmailKind, render_notice_email
-from notifier.store.db import SessionFactory
+from notifier.store.db import SessionFactory, single_statement_sessions
 from notifier.store.models import Channel
 from notifier.store.wakeups import EVERY_CHANNEL
 from notifier.telemetry import traced_send
@@ -134,6 +134,8 @@ class Dispatcher:
         rng: random.Random | None = None,
     ) -> None:
         self._session_factory = session_factory
+        # A webhook lease is one UPDATE ... RETURNING (``claims``): atomic on its own.
+        self._lease_sessions = single_statement_sessions(session_factory)
         self._email = email
         self._webhooks = webhooks
         self._policy = policy or DispatchPolicy()
@@ -211,7 +213,8 @@ class Dispatcher:
         if limit <= 0:
             return []
         now = self._clock()
-        async with self._session_factory.begin() as session:
+        sessions = self._lease_sessions if channel is Channel.WEBHOOK else self._session_factory
+        async with sessions.begin() as session:
             report = await claims.claim_due(
                 session,
                 channel=channel,

@@ -275,6 +275,10 @@ async def _lease_webhooks(
     lease: datetime,
     prepare: Prepare,
 ) -> ClaimReport:
+    """The lease is one statement, so it needs no transaction of its own (the dispatcher
+    runs it in ``single_statement_sessions``); marking a row unsendable is a second one,
+    which a crash in between leaves to the lease's expiry: the row is leased and marked
+    again."""
     leased = await session.execute(
         _LEASE_WEBHOOKS, {"now": now, "limit": limit, "token": token, "lease": lease}
     )
