@@ -24,7 +24,7 @@ import amqp
 import psycopg
 
 from bench import baselines
-from bench.system import writers
+from bench.system import cpu, writers
 from tests.support.stack import ManagedProcess, Stack
 
 PUBLISHED_TYPE = "notices.notice.published.v1"
@@ -157,6 +157,15 @@ def notifier_processes(stack: Stack) -> list[ManagedProcess]:
     ]
 
 
+def process_roots(stack: Stack) -> dict[str, int]:
+    """The stack's running processes by name (a process tree each), for ``cpu``."""
+    return {
+        name: process.popen.pid
+        for name, process in stack.processes.items()
+        if process.popen is not None and process.running
+    }
+
+
 def stop_notifier(stack: Stack) -> None:
     for process in notifier_processes(stack):
         process.stop()
@@ -277,6 +286,7 @@ def pipeline_step(
     """Offer ``rate`` events/s (None: as fast as the writers commit) for ``seconds``."""
     label = f"{rate:g}/s" if rate else "unthrottled"
     sampler.phase = f"pipeline {label}"
+    cpu_before, cpu_from = cpu.cpu_seconds(process_roots(stack)), time.time()
     start_at = time.time() + 0.5
     committed = _commits(
         pool,
@@ -296,6 +306,8 @@ def pipeline_step(
         every=1.0,
     )
     delivered = _delivered_at(stack, event_ids)
+    cpu_spent = cpu.spent(cpu_before, cpu.cpu_seconds(process_roots(stack)))
+    cpu_window = time.time() - cpu_from
     # A step the pipeline could not keep up with would leave its backlog to the next.
     purged = 0 if drained else purge_notifier_queue(stack)
     to_broker = [tap.arrived[e] - t for e, t in committed.items() if e in tap.arrived]
@@ -319,6 +331,13 @@ def pipeline_step(
         "broker_to_handled_ms": percentiles([d.handled - at for at, d in seen]),
         "handled_to_send_ms": percentiles([d.send_started - d.handled for _, d in seen]),
         "send_ms": percentiles([d.delivered - d.send_started for _, d in seen]),
+        # Where the machine's CPU went, from the first commit until every event was
+        # delivered (or the drain gave up): per committed event, and in cores busy.
+        "cpu_ms_per_event": {
+            name: round(1000 * seconds / max(len(committed), 1), 2)
+            for name, seconds in cpu_spent.items()
+        },
+        "cpu_cores_busy": round(sum(cpu_spent.values()) / cpu_window, 2),
         "window": [start_at, max(last_delivery, written_at)],
     }
 

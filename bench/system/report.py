@@ -132,6 +132,33 @@ def _tracing_section(cost: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _cpu_table(steps: list[dict[str, Any]]) -> list[str]:
+    """Where each step's CPU went, by process: what bounds a pipeline on these cores."""
+    measured = [step for step in steps if step.get("cpu_ms_per_event")]
+    if not measured:
+        return []
+    groups = sorted(
+        {name for step in measured for name in step["cpu_ms_per_event"]},
+        key=lambda name: -max(step["cpu_ms_per_event"].get(name, 0) for step in measured),
+    )
+    return [
+        "",
+        "CPU per committed event, by process (ms; from /proc, each process with its"
+        " children), and the cores busy in all, from the step's first commit until its"
+        " last delivery: the pipeline's ceiling on this machine is about its cores over the"
+        " sum.",
+        "",
+        f"| offered | {' | '.join(groups)} | sum | cores busy |",
+        f"|---|{'---|' * len(groups)}---|---|",
+        *(
+            f"| {step['step']} | "
+            + " | ".join(f"{step['cpu_ms_per_event'].get(name, 0):.2f}" for name in groups)
+            + f" | {sum(step['cpu_ms_per_event'].values()):.2f} | {step['cpu_cores_busy']:.2f} |"
+            for step in measured
+        ),
+    ]
+
+
 def _ms(figures: dict[str, float | None]) -> str:
     return " / ".join("-" if figures[key] is None else f"{figures[key]:g}" for key in figures)
 
@@ -190,6 +217,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             f" {_ms(step['handled_to_send_ms'])} | {_ms(step['send_ms'])} |"
             for step in results["pipeline"]
         ),
+        *_cpu_table(results["pipeline"]),
     ]
     baselines, ratios, recovery = results["baselines"], results["ratios"], results["recovery"]
     faststream_beside = recovery["faststream_consume_ack_per_second_beside"]

@@ -306,3 +306,39 @@ def test_the_notifiers_notice_read_pace_is_over_the_raw_consumer_measured_beside
     results["recovery"]["notifier_events_per_second"] = 1600.0
 
     assert ratios(results)["notifier_handling_vs_faststream"] == 0.8
+
+
+def test_the_report_says_where_each_steps_cpu_went(tmp_path: Path) -> None:
+    results = _results()
+    results["pipeline"][0]["cpu_ms_per_event"] = {"notifier": 5.9, "relay": 3.7, "PostgreSQL": 1.2}
+    results["pipeline"][0]["cpu_cores_busy"] = 1.6
+
+    report = write_report(results, tmp_path).read_text()
+
+    assert "| offered | notifier | relay | PostgreSQL | sum | cores busy |" in report
+    assert "| 100/s | 5.90 | 3.70 | 1.20 | 10.80 | 1.60 |" in report
+
+
+def test_cpu_is_read_per_process_tree() -> None:
+    import subprocess
+    import sys
+
+    from bench.system import cpu
+
+    spin = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.4: pass\n"
+    child = subprocess.Popen(
+        [sys.executable, "-c", spin + "print('spun', flush=True)\ntime.sleep(30)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        before = cpu.cpu_seconds({"child": child.pid})
+        assert child.stdout is not None
+        assert child.stdout.readline() == "spun\n"
+        spent = cpu.spent(before, cpu.cpu_seconds({"child": child.pid}))
+    finally:
+        child.kill()
+        child.wait()
+
+    assert spent["child"] >= 0.3
+    assert spent[cpu.BENCHMARK] < 0.2  # the child's CPU is its own, not the benchmark's
