@@ -144,9 +144,9 @@ def _cpu_table(steps: list[dict[str, Any]]) -> list[str]:
     return [
         "",
         "CPU per committed event, by process (ms; from /proc, each process with its"
-        " children), and the cores busy in all, from the step's first commit until its"
-        " last delivery: the pipeline's ceiling on this machine is about its cores over the"
-        " sum.",
+        " children), and the cores busy in all, from the step's first commit until the"
+        " drain check (once a second) found every event delivered: the pipeline's ceiling"
+        " on this machine is about its cores over the sum.",
         "",
         f"| offered | {' | '.join(groups)} | sum | cores busy |",
         f"|---|{'---|' * len(groups)}---|---|",
