@@ -63,6 +63,7 @@ from bench.system.pipeline import (
     Tap,
     amqp_connection,
     pipeline_step,
+    raw_faststream_rate,
     recovery,
     stop_notifier,
     vacuum_analyze,
@@ -257,9 +258,7 @@ def baseline_figures(stack: Stack, profile: Profile, window: int) -> dict[str, A
     )
     channel.queue_purge(BASELINE_QUEUE)
     connection.collect()
-    faststream = baselines.faststream_consume_and_ack(
-        stack.amqp_url, queue_name="bench.faststream", count=profile.faststream_messages
-    )
+    faststream = raw_faststream_rate(stack, profile.faststream_messages)
     return {
         "kombu_one_confirm_per_second": round(len(kombu) / kombu_seconds, 1),
         "aio_pika_windowed_per_second": round(len(windowed) / aio_seconds, 1),

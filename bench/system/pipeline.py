@@ -179,8 +179,8 @@ def start_notifier(stack: Stack) -> None:
         process.wait_ready()
 
 
-def faststream_beside(stack: Stack, messages: int) -> float:
-    """The raw FastStream consumer's msg/s now, with the notifier stopped."""
+def raw_faststream_rate(stack: Stack, messages: int) -> float:
+    """The raw FastStream consumer's msg/s now, on the stack's broker (stop the notifier first)."""
     return baselines.faststream_consume_and_ack(
         stack.amqp_url, queue_name="bench.faststream", count=messages
     )
@@ -391,7 +391,7 @@ def recovery(
     # The notifier's pace over a bounded window, not the whole catch-up: at its rate a
     # large backlog would take longer than the rest of the run.
     sampler.phase = "recovery: raw FastStream consumer"
-    faststream_before = faststream_beside(stack, faststream_messages)
+    faststream_before = raw_faststream_rate(stack, faststream_messages)
     sampler.phase = "recovery: notifier catching up"
     start_notifier(stack)
     handled_at_drain = sampler.latest().get("events_handled", 0)
@@ -406,7 +406,7 @@ def recovery(
     purged = 0 if notifier_caught_up else purge_notifier_queue(stack)
     stop_notifier(stack)
     sampler.phase = "recovery: raw FastStream consumer"
-    faststream_after = faststream_beside(stack, faststream_messages)
+    faststream_after = raw_faststream_rate(stack, faststream_messages)
     start_notifier(stack)
     sampler.phase = "idle"
     return {
