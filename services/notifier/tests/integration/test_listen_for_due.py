@@ -1,12 +1,18 @@
 """A dispatcher wakes on another process's commit, for the channels it created, and not
-on the echo of its own (woken directly already)."""
+on the echo of its own (woken directly already); the sessions a webhook lease runs in."""
 
 import asyncio
 import contextlib
 
 from integration_harness import migrated
+from sqlalchemy import text
 
-from notifier.store.db import create_engine, create_session_factory, wake_origin
+from notifier.store.db import (
+    create_engine,
+    create_session_factory,
+    single_statement_sessions,
+    wake_origin,
+)
 from notifier.store.models import Channel
 from notifier.store.wakeups import EVERY_CHANNEL, announce_due, listen_for_due
 
@@ -35,4 +41,24 @@ async def test_a_dispatcher_wakes_for_what_others_commit_and_skips_its_own_echo(
         listener.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await listener
+        await engine.dispose()
+
+
+async def test_a_single_statement_session_commits_each_statement_on_its_own(
+    database_url: str,
+) -> None:
+    """What a webhook lease runs in: no BEGIN and COMMIT round trips around it."""
+    engine = create_engine(database_url)
+    transactional = create_session_factory(engine)
+    try:
+        for factory, statements_share_a_transaction in (
+            (transactional, True),
+            (single_statement_sessions(transactional), False),
+        ):
+            async with factory.begin() as session:
+                first = await session.scalar(text("SELECT txid_current()"))
+                second = await session.scalar(text("SELECT txid_current()"))
+            assert (first == second) is statements_share_a_transaction
+        assert wake_origin(single_statement_sessions(transactional)) == wake_origin(transactional)
+    finally:
         await engine.dispose()

@@ -30,6 +30,7 @@ RECONNECT_SECONDS = 2.0
 # Called with the channels that have new due rows.
 OnDue = Callable[[frozenset[Channel]], None]
 EVERY_CHANNEL = frozenset(Channel)
+_CHANNELS = {channel.value: channel for channel in Channel}
 
 logger = structlog.get_logger("notifier.wakeups")
 
@@ -56,7 +57,7 @@ def due_channels(payload: str, *, own_origin: str) -> frozenset[Channel]:
     origin, _, names = payload.partition(" ")
     if origin and origin == own_origin:
         return frozenset()
-    known = {Channel(name) for name in names.split(",") if name in Channel._value2member_map_}
+    known = {_CHANNELS[name] for name in names.split(",") if name in _CHANNELS}
     return frozenset(known) or EVERY_CHANNEL
 
 
