@@ -41,6 +41,8 @@ class Variant:
     # Context-injected message) + json.loads(message.body); "none": neither read nor parsed.
     parse: str = "body"
     clock: str = "first-message"  # or "broker-start": connecting and declaring timed too
+    # "prometheus": FastStream's Prometheus middleware on the broker, as the notifier has it.
+    middleware: str = "none"
 
 
 VARIANTS = (
@@ -56,6 +58,7 @@ VARIANTS = (
     Variant("parse", parse="message"),
     Variant("parse", parse="none"),
     Variant("clock", clock="broker-start"),
+    Variant("middleware", middleware="prometheus"),
     # The baseline as it was: prefetch 32, DEBUG lines, the Context-injected message
     # (its body not parsed), the connection timed.
     Variant("before", prefetch=32, logging="debug", parse="message", clock="broker-start"),
@@ -66,14 +69,25 @@ async def _consume(amqp_url: str, variant: Variant, count: int) -> tuple[float, 
     """Messages/s, and this process's CPU milliseconds per message, over the timed span."""
     from faststream import AckPolicy
     from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitMessage, RabbitQueue
+    from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+    from prometheus_client import CollectorRegistry
 
     queue = RabbitQueue(QUEUE, queue_type=QueueType.QUORUM, durable=True)
     channel = Channel(prefetch_count=variant.prefetch)
+    middlewares = (
+        [RabbitPrometheusMiddleware(registry=CollectorRegistry(), app_name="variants")]
+        if variant.middleware == "prometheus"
+        else []
+    )
     if variant.logging == "off":
-        broker = RabbitBroker(amqp_url, default_channel=channel, logger=None)
+        broker = RabbitBroker(
+            amqp_url, default_channel=channel, logger=None, middlewares=middlewares
+        )
     else:
         level = logging.DEBUG if variant.logging == "debug" else logging.INFO
-        broker = RabbitBroker(amqp_url, default_channel=channel, log_level=level)
+        broker = RabbitBroker(
+            amqp_url, default_channel=channel, log_level=level, middlewares=middlewares
+        )
     policy = AckPolicy.MANUAL if variant.ack == "manual" else AckPolicy(variant.ack)
     consumed = 0
     first: float | None = None
@@ -165,16 +179,16 @@ def main() -> None:
                 )
     print(f"\n{args.messages:,} messages a run; load average {os.getloadavg()[0]:.2f}\n")
     print(
-        "| group | prefetch | logging | ack | parse | clock | msg/s (each round)"
+        "| group | prefetch | logging | ack | parse | clock | middleware | msg/s (each round)"
         " | consumer CPU ms/msg (each round) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for variant, rounds in figures.items():
         rates = " / ".join(f"{rate:.0f}" for rate, _ in rounds)
         cpu = " / ".join(f"{cpu_ms:.3f}" for _, cpu_ms in rounds)
         print(
             f"| {variant.group} | {variant.prefetch} | {variant.logging} | {variant.ack}"
-            f" | {variant.parse} | {variant.clock} | {rates} | {cpu} |"
+            f" | {variant.parse} | {variant.clock} | {variant.middleware} | {rates} | {cpu} |"
         )
 
 
