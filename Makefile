@@ -116,7 +116,7 @@ contracts-snapshot: setup ## at a release: record the published schemas as relea
 	$(RUN) python -m notices_contracts.compat snapshot contracts
 
 .PHONY: bench
-bench: setup ## the platform end to end beside its baselines; report in bench/results/<timestamp>/ (about 10 min)
+bench: setup ## the platform end to end beside its baselines; report in bench/results/<timestamp>/ (about 11 min with BENCH_ARGS=--tracing)
 	$(RUN) python -m bench.system $(BENCH_ARGS)
 
 .PHONY: bench-quick
