@@ -41,6 +41,15 @@ def test_round_trip_gives_the_typed_event() -> None:
             ContractErrorCode.UNKNOWN_TYPE,
         ),
         (lambda body: body.replace(b'"user_id"', b'"userid"'), ContractErrorCode.INVALID_DATA),
+        # A type that is not a string, even one no lookup could hash.
+        (
+            lambda body: body.replace(b'"notices.notice.read.v1"', b'["notices.notice.read.v1"]'),
+            ContractErrorCode.NOT_A_CLOUDEVENT,
+        ),
+        (
+            lambda body: body.replace(b'"notices.notice.read.v1"', b"{}"),
+            ContractErrorCode.NOT_A_CLOUDEVENT,
+        ),
     ],
 )
 def test_each_kind_of_bad_message_raises_a_contract_error_with_its_code(mutate, code) -> None:

@@ -62,7 +62,8 @@ def parse_event(body: bytes | str) -> CloudEvent[Any]:
 
 
 def parse_event_document(document: dict[str, Any]) -> CloudEvent[Any]:
-    spec = SPECS_BY_TYPE.get(document.get("type"))  # type: ignore[arg-type]
+    event_type = document.get("type")
+    spec = SPECS_BY_TYPE.get(event_type) if isinstance(event_type, str) else None
     if spec is not None:
         # The common case in one validation: a known type, envelope and data valid.
         try:
