@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 import structlog
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Min, OuterRef, Subquery
+from django.db.models import F, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from pydantic import ValidationError
 
@@ -38,6 +38,7 @@ from notices_api.outbox.partitions import (
     Coordinator,
     SoleRelayCoordinator,
 )
+from notices_api.outbox.prepared import PreparedQuery
 from notices_api.outbox.publisher import (
     AmqpConfirmChannel,
     BrokerUnavailableError,
@@ -155,6 +156,8 @@ class Relay:
         self._rng = rng or random.Random()
         self._stopping = False
         self._locks_rows = connection.vendor == "postgresql"
+        # Compiled for the partitions owned when it was made (see prepared.py).
+        self._claim_query: tuple[tuple[int, ...], PreparedQuery] | None = None
 
     def stop(self) -> None:
         self._stopping = True
@@ -265,6 +268,12 @@ class Relay:
         return transaction.atomic() if self._locks_rows else contextlib.nullcontext()
 
     def _claim(self, partitions: tuple[int, ...], now: datetime) -> list[ClaimedRow]:
+        if self._claim_query is None or self._claim_query[0] != partitions:
+            query = PreparedQuery(lambda at: self._claim_queryset(partitions, at))
+            self._claim_query = (partitions, query)
+        return [ClaimedRow(*values) for values in self._claim_query[1].rows(now=now)]
+
+    def _claim_queryset(self, partitions: tuple[int, ...], now: datetime) -> QuerySet[Any]:
         oldest_pending = (
             OutboxEvent.objects.pending()
             .filter(
@@ -281,10 +290,7 @@ class Relay:
         )
         if self._locks_rows:
             claim = claim.select_for_update(skip_locked=True, of=("self",))
-        return [
-            ClaimedRow(*values)
-            for values in claim.values_list(*ClaimedRow._fields)[: self._settings.batch_size]
-        ]
+        return claim.values_list(*ClaimedRow._fields)[: self._settings.batch_size]
 
     def _lanes(self, rows: list[ClaimedRow]) -> list[list[ClaimedRow]]:
         """Group by aggregate, keeping only aggregates whose oldest pending row we hold.
