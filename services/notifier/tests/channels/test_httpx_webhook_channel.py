@@ -60,6 +60,7 @@ async def test_sends_standard_webhook_headers(
 
     headers = dict(receiver.calls[0].headers)
     assert headers["content-type"] == "application/cloudevents+json"
+    assert headers["user-agent"] == "notices-notifier"
     assert headers["webhook-id"] == str(message.delivery_id)
     assert headers["webhook-timestamp"].isdigit()
     assert Webhook(secret).verify(BODY, headers) == json.loads(BODY)

@@ -91,6 +91,10 @@ class HttpxWebhookChannel:
     over all its connections for every request, quadratic in their number, so one
     pool of 20 costs about twice the CPU per webhook of four pools of 5
     (bench/notifier/channels_throughput.py).
+
+    Requests go to the pools' transports, not through an ``httpx.AsyncClient``: a
+    client's cookie jar, auth and redirect steps are work a webhook never needs, and
+    were a sixth of a send's CPU (py-spy, docs/performance.md).
     """
 
     def __init__(
@@ -104,24 +108,21 @@ class HttpxWebhookChannel:
         user_agent: str = "notices-notifier",
     ) -> None:
         self._deadline_seconds = deadline_seconds
+        self._timeout = httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds).as_dict()
+        self._headers = {"user-agent": user_agent, "content-type": CONTENT_TYPE}
         self._free_connections = asyncio.Semaphore(max_connections)
         pool_count = math.ceil(max_connections / _CONNECTIONS_PER_POOL)
         # One context for every pool: each one built loads the CA bundle again (tens of ms).
         ssl_context = httpx.create_ssl_context()
-        self._clients = [
-            httpx.AsyncClient(
-                transport=_GuardedTransport(
-                    ssl_context=ssl_context,
-                    allow_private_addresses=allow_private_addresses,
-                    max_connections=math.ceil(max_connections / pool_count),
-                ),
-                timeout=httpx.Timeout(timeout_seconds, connect=connect_timeout_seconds),
-                follow_redirects=False,
-                headers={"user-agent": user_agent, "content-type": CONTENT_TYPE},
+        self._transports = [
+            _GuardedTransport(
+                ssl_context=ssl_context,
+                allow_private_addresses=allow_private_addresses,
+                max_connections=math.ceil(max_connections / pool_count),
             )
             for _ in range(pool_count)
         ]
-        self._next_client = itertools.cycle(self._clients)
+        self._next_transport = itertools.cycle(self._transports)
 
     async def send(self, message: WebhookMessage) -> SendResult:
         try:
@@ -135,14 +136,21 @@ class HttpxWebhookChannel:
                 headers = signed_headers(message, timestamp=int(time.time()))
             except ValueError as exc:
                 return SendResult(Outcome.FAILED, error=f"cannot sign: {exc}")
-            client = next(self._next_client)
-            request = client.build_request("POST", url, headers=headers, content=message.body)
-            return await self._exchange(client, request)
+            request = httpx.Request(
+                "POST",
+                url,
+                headers={**self._headers, **headers},
+                content=message.body,
+                extensions={"timeout": self._timeout},
+            )
+            return await self._exchange(next(self._next_transport), request)
 
-    async def _exchange(self, client: httpx.AsyncClient, request: httpx.Request) -> SendResult:
+    async def _exchange(
+        self, transport: httpx.AsyncBaseTransport, request: httpx.Request
+    ) -> SendResult:
         try:
             async with asyncio.timeout(self._deadline_seconds):
-                response = await client.send(request, stream=True)
+                response = await transport.handle_async_request(request)
                 try:
                     await _drain(response)
                 finally:
@@ -156,8 +164,8 @@ class HttpxWebhookChannel:
         return classify_response(response.status_code, response.headers.get("retry-after"))
 
     async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
+        for transport in self._transports:
+            await transport.aclose()
 
 
 def signed_headers(message: WebhookMessage, *, timestamp: int) -> dict[str, str]:
