@@ -134,8 +134,8 @@ class Dispatcher:
         rng: random.Random | None = None,
     ) -> None:
         self._session_factory = session_factory
-        # A webhook lease is one UPDATE ... RETURNING (``claims``): atomic on its own.
-        self._lease_sessions = single_statement_sessions(session_factory)
+        # A claim is a few statements, each atomic on its own (``claims.claim_due``).
+        self._claim_sessions = single_statement_sessions(session_factory)
         self._email = email
         self._webhooks = webhooks
         self._policy = policy or DispatchPolicy()
@@ -213,8 +213,7 @@ class Dispatcher:
         if limit <= 0:
             return []
         now = self._clock()
-        sessions = self._lease_sessions if channel is Channel.WEBHOOK else self._session_factory
-        async with sessions.begin() as session:
+        async with self._claim_sessions.begin() as session:
             report = await claims.claim_due(
                 session,
                 channel=channel,

@@ -126,17 +126,46 @@ def _due(channel: Channel) -> tuple[Any, ...]:
 
 
 _DUE_COLUMNS = [_DELIVERIES.c[name] for name in DueRow._fields]
-# ``now``, ``limit`` (and ``token``, ``lease``) are bound per claim, so each statement
-# below is built and compiled once.
+_ENDPOINT_OF_ROW = _ENDPOINTS.c.id == _DELIVERIES.c.target_id
+_ENABLED_ENDPOINT = and_(_ENDPOINT_OF_ROW, _ENDPOINTS.c.enabled.is_(True))
+
+
+def _lease(channel: Channel, *returning: Any, due_from: Any = _DELIVERIES) -> Any:
+    """One UPDATE that leases the oldest due rows of ``channel`` to a token and returns
+    them: atomic on its own, so it needs no transaction around it. ``now``, ``limit``,
+    ``token`` and ``lease`` are bound per claim, so it is built and compiled once."""
+    return (
+        update(_DELIVERIES)
+        .where(
+            _DELIVERIES.c.id.in_(
+                select(_DELIVERIES.c.id)
+                .select_from(due_from)
+                .where(*_due(channel))
+                .order_by(_DELIVERIES.c.due_at)
+                .limit(bindparam("limit"))
+                .with_for_update(skip_locked=True, of=_DELIVERIES)
+            )
+        )
+        .values(
+            claimed_until=bindparam("lease"),
+            claim_token=bindparam("token"),
+            attempt_count=_DELIVERIES.c.attempt_count + 1,
+            updated_at=bindparam("now"),
+        )
+        .returning(*_DUE_COLUMNS, *returning)
+    )
+
+
+# An email's fate is decided by the rules under today's facts, read right after its
+# lease; the rows the rules do not send are then given back with their fate.
+_LEASE_EMAILS = _lease(Channel.EMAIL)
 _READ = and_(
     _READS.c.notice_id == _DELIVERIES.c.notice_id,
     _READS.c.user_id == _DELIVERIES.c.target_id,
 )
-# Due emails with every fact their fate needs, in one statement. Only the deliveries
-# are locked (FOR UPDATE OF, skipping rows another dispatcher holds).
-_DUE_EMAILS = (
+_EMAIL_FACTS = (
     select(
-        *_DUE_COLUMNS,
+        _DELIVERIES.c.id,
         *_NOTICE_COLUMNS,
         *_RECIPIENT_COLUMNS,
         *_PREFERENCE_COLUMNS,
@@ -148,42 +177,19 @@ _DUE_EMAILS = (
         .outerjoin(_PREFERENCES, _PREFERENCES.c.user_id == _DELIVERIES.c.target_id)
         .outerjoin(_READS, _READ)
     )
-    .where(*_due(Channel.EMAIL))
-    .order_by(_DELIVERIES.c.due_at)
-    .limit(bindparam("limit"))
-    .with_for_update(skip_locked=True, of=_DELIVERIES)
+    .where(_DELIVERIES.c.id.in_(bindparam("ids", expanding=True)))
 )
-_ENABLED_ENDPOINT = and_(_ENDPOINTS.c.id == _DELIVERIES.c.target_id, _ENDPOINTS.c.enabled.is_(True))
 # A webhook's fate needs no rule: due, and its endpoint enabled (a disabled endpoint's
-# deliveries wait until it is enabled again), it is sent. So the lease is one UPDATE
-# of the due rows, returning what the message is made of (through subqueries: SQLite's
-# RETURNING cannot name another table).
-_ENDPOINT_OF_ROW = _ENDPOINTS.c.id == _DELIVERIES.c.target_id
-_LEASE_WEBHOOKS = (
-    update(_DELIVERIES)
-    .where(
-        _DELIVERIES.c.id.in_(
-            select(_DELIVERIES.c.id)
-            .select_from(_DELIVERIES.join(_ENDPOINTS, _ENABLED_ENDPOINT))
-            .where(*_due(Channel.WEBHOOK))
-            .order_by(_DELIVERIES.c.due_at)
-            .limit(bindparam("limit"))
-            .with_for_update(skip_locked=True, of=_DELIVERIES)
-        )
-    )
-    .values(
-        claimed_until=bindparam("lease"),
-        claim_token=bindparam("token"),
-        attempt_count=_DELIVERIES.c.attempt_count + 1,
-        updated_at=bindparam("now"),
-    )
-    .returning(
-        *_DUE_COLUMNS,
-        select(_ENDPOINTS.c.url).where(_ENDPOINT_OF_ROW).scalar_subquery(),
-        select(_ENDPOINTS.c.secrets).where(_ENDPOINT_OF_ROW).scalar_subquery(),
-    )
+# deliveries wait until it is enabled again), it is sent. So its lease returns what the
+# message is made of (through subqueries: SQLite's RETURNING cannot name another table).
+_LEASE_WEBHOOKS = _lease(
+    Channel.WEBHOOK,
+    select(_ENDPOINTS.c.url).where(_ENDPOINT_OF_ROW).scalar_subquery(),
+    select(_ENDPOINTS.c.secrets).where(_ENDPOINT_OF_ROW).scalar_subquery(),
+    due_from=_DELIVERIES.join(_ENDPOINTS, _ENABLED_ENDPOINT),
 )
 _DUE_ROW_WIDTH = len(DueRow._fields)
+_DUE_ROW_INDEX_OF_DUE_AT = DueRow._fields.index("due_at")
 
 
 def _facts_or_none(facts: type[FactsT], values: Sequence[Any]) -> FactsT | None:
@@ -191,9 +197,13 @@ def _facts_or_none(facts: type[FactsT], values: Sequence[Any]) -> FactsT | None:
     return None if values[0] is None else facts._make(values)
 
 
-def _fate_of_email_row(
-    row: DueRow, joined: Sequence[Any], now: datetime
+def _fate_of_email(
+    row: DueRow, joined: Sequence[Any] | None, now: datetime
 ) -> EmailFacts | datetime | CancelReason:
+    """What the rules make of a leased email: its facts to send it, a later due time, or
+    why it is owed nothing. ``joined`` is its facts row (None if the row vanished)."""
+    if joined is None:
+        return CancelReason.ARCHIVED
     notice_end = len(NoticeFacts._fields)
     recipient_end = notice_end + len(RecipientFacts._fields)
     preference_end = recipient_end + len(PreferenceFacts._fields)
@@ -224,83 +234,66 @@ async def claim_due(
     lease_seconds: float,
     prepare: Prepare,
 ) -> ClaimReport:
-    """Lease up to ``limit`` due rows to one token; cancel, defer or fail the rest."""
+    """Lease up to ``limit`` due rows to one token; give back, with their fate, the ones
+    the rules cancel or defer and the ones that cannot become a message.
+
+    Each step is one statement, so on PostgreSQL the dispatcher runs them without a
+    transaction (``single_statement_sessions``): the lease is atomic, and each fate is
+    written only while the row is still pending under the token. A crash between two
+    steps leaves the leased rows to the lease's expiry; they are leased and judged again.
+    """
     token, lease = uuid4(), now + timedelta(seconds=lease_seconds)
-    if channel is Channel.WEBHOOK:
-        return await _lease_webhooks(
-            session, limit=limit, now=now, token=token, lease=lease, prepare=prepare
-        )
-    found = await session.execute(_DUE_EMAILS, {"now": now, "limit": limit})
+    statement = _LEASE_EMAILS if channel is Channel.EMAIL else _LEASE_WEBHOOKS
+    found = await session.execute(
+        statement, {"now": now, "limit": limit, "token": token, "lease": lease}
+    )
+    # RETURNING keeps no order; the oldest due are sent first.
+    leased = sorted(found, key=lambda joined: joined[_DUE_ROW_INDEX_OF_DUE_AT])
+    # Each row's attempt_count is the number of the attempt it is leased for.
+    rows = [DueRow._make(joined[:_DUE_ROW_WIDTH]) for joined in leased]
+    if channel is Channel.EMAIL:
+        facts = await _email_facts(session, [row.id for row in rows])
+        fates: list[EmailFacts | WebhookFacts | datetime | CancelReason] = [
+            _fate_of_email(row, facts.get(row.id), now) for row in rows
+        ]
+    else:
+        fates = [WebhookFacts(joined[-2], tuple(joined[-1])) for joined in leased]
     claimed: list[Claimed] = []
     counts: dict[ClaimFate, int] = {}
-    changes: list[dict[str, Any]] = []
-    for joined in found:
-        row = DueRow._make(joined[:_DUE_ROW_WIDTH])
-        fate = _fate_of_email_row(row, joined[_DUE_ROW_WIDTH:], now)
+    given_back: list[dict[str, Any]] = []
+    for row, fate in zip(rows, fates, strict=True):
+        back: dict[str, Any] | None = None
         if isinstance(fate, CancelReason):
             kind = ClaimFate.CANCELLED
-            changes.append(
-                _change(row, now, status=DeliveryStatus.CANCELLED, last_error=fate.value)
-            )
+            back = {"status": DeliveryStatus.CANCELLED, "last_error": fate.value}
         elif isinstance(fate, datetime):
-            kind = ClaimFate.DEFERRED
-            changes.append(_change(row, now, due_at=fate))
+            kind, back = ClaimFate.DEFERRED, {"due_at": fate}
         else:
             try:
-                message = prepare(row, fate)
+                claimed.append(Claimed(row, token, prepare(row, fate)))
+                kind = ClaimFate.SENT
             except UnsendableError as error:
                 kind = ClaimFate.UNSENDABLE
-                changes.append(_unsendable(row, now, error))
-            else:
-                kind = ClaimFate.SENT
-                attempts = row.attempt_count + 1
-                changes.append(
-                    _change(
-                        row, now, claimed_until=lease, claim_token=token, attempt_count=attempts
-                    )
-                )
-                claimed.append(Claimed(row._replace(attempt_count=attempts), token, message))
+                back = {"status": DeliveryStatus.FAILED, "last_error": str(error)}
+        if back is not None:
+            given_back.append(_given_back(row, token, now, **back))
         counts[kind] = counts.get(kind, 0) + 1
-    if changes:
-        await session.execute(_APPLY_CLAIM, changes)
+    if given_back:
+        await session.execute(_APPLY_RESULT, given_back)
     return ClaimReport(claimed, counts)
 
 
-async def _lease_webhooks(
-    session: AsyncSession,
-    *,
-    limit: int,
-    now: datetime,
-    token: UUID,
-    lease: datetime,
-    prepare: Prepare,
-) -> ClaimReport:
-    """The lease is one statement, so it needs no transaction of its own (the dispatcher
-    runs it in ``single_statement_sessions``); marking a row unsendable is a second one,
-    which a crash in between leaves to the lease's expiry: the row is leased and marked
-    again."""
-    leased = await session.execute(
-        _LEASE_WEBHOOKS, {"now": now, "limit": limit, "token": token, "lease": lease}
-    )
-    claimed: list[Claimed] = []
-    unsendable: list[dict[str, Any]] = []
-    for joined in leased:
-        row = DueRow._make(joined[:_DUE_ROW_WIDTH])  # attempt_count: this attempt's number
-        url, secrets = joined[_DUE_ROW_WIDTH:]
-        try:
-            message = prepare(row, WebhookFacts(url, tuple(secrets)))
-        except UnsendableError as error:
-            unsendable.append(_unsendable(row, now, error))
-        else:
-            claimed.append(Claimed(row, token, message))
-    if unsendable:
-        await session.execute(_APPLY_CLAIM, unsendable)
-    counts = {ClaimFate.SENT: len(claimed), ClaimFate.UNSENDABLE: len(unsendable)}
-    return ClaimReport(claimed, {fate: n for fate, n in counts.items() if n})
+def _given_back(row: DueRow, token: UUID, now: datetime, **values: Any) -> dict[str, Any]:
+    """A leased row returned unattempted, with its fate, to whatever claims it next."""
+    unattempted = row._replace(attempt_count=row.attempt_count - 1)
+    return _change(unattempted, now, **values) | {"fence_token": token}
 
 
-def _unsendable(row: DueRow, now: datetime, error: UnsendableError) -> dict[str, Any]:
-    return _change(row, now, status=DeliveryStatus.FAILED, last_error=str(error))
+async def _email_facts(session: AsyncSession, ids: list[UUID]) -> dict[UUID, Sequence[Any]]:
+    if not ids:
+        return {}
+    found = await session.execute(_EMAIL_FACTS, {"ids": ids})
+    return {joined[0]: joined[1:] for joined in found}
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,8 +382,8 @@ def _change(row: DueRow, now: datetime, **values: Any) -> dict[str, Any]:
     return change
 
 
-# executemany: SET takes every key of a row but the ones the WHERE binds.
-_APPLY_CLAIM = update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery_id"))
+# executemany: SET takes every key of a row but the ones the WHERE binds; a row's new
+# state applies only while it is pending under the claim that decided it.
 _APPLY_RESULT = update(_DELIVERIES).where(
     _DELIVERIES.c.id == bindparam("delivery_id"),
     _DELIVERIES.c.claim_token == bindparam("fence_token"),
