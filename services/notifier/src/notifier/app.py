@@ -30,6 +30,8 @@ from notifier.routers.events import EventConsumer, build_events_router
 from notifier.settings import Role, Settings
 from notifier.store.db import (
     SessionFactory,
+    claim_sessions,
+    create_claim_engine,
     create_engine,
     create_session_factory,
     ping,
@@ -51,6 +53,7 @@ Clock = Callable[[], datetime]
 class Notifier:
     settings: Settings
     engine: AsyncEngine
+    claim_engine: AsyncEngine | None
     session_factory: SessionFactory
     topology: Topology
     broker: RabbitBroker
@@ -151,12 +154,16 @@ def build_notifier(
     engine = create_engine(settings.database_url)
     telemetry.instrument_engine(engine)
     session_factory = create_session_factory(engine)
+    claim_engine = create_claim_engine(settings.database_url)
+    if claim_engine is not None:
+        telemetry.instrument_engine(claim_engine)
     topology = build_topology(settings)
     broker = build_broker(settings)
     email = email or build_email_channel(settings)
     webhooks = webhooks or build_webhook_channel(settings)
     dispatcher = Dispatcher(
         session_factory=session_factory,
+        claim_sessions=claim_sessions(session_factory, claim_engine),
         email=email,
         webhooks=webhooks,
         policy=dispatch_policy(settings),
@@ -217,6 +224,7 @@ def build_notifier(
     return Notifier(
         settings=settings,
         engine=engine,
+        claim_engine=claim_engine,
         session_factory=session_factory,
         topology=topology,
         broker=broker,
@@ -240,6 +248,8 @@ async def shutdown(notifier: Notifier) -> None:
     await notifier.email.aclose()
     await notifier.webhooks.aclose()
     await notifier.engine.dispose()
+    if notifier.claim_engine is not None:
+        await notifier.claim_engine.dispose()
 
 
 async def serve(notifier: Notifier) -> None:

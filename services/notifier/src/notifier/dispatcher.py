@@ -44,7 +44,7 @@ from notifier.ledger.claims import (
 )
 from notifier.logging import trace_id_of
 from notifier.rendering import EmailContext, EmailKind, render_notice_email
-from notifier.store.db import SessionFactory, single_statement_sessions
+from notifier.store.db import SessionFactory
 from notifier.store.models import Channel
 from notifier.store.wakeups import EVERY_CHANNEL
 from notifier.telemetry import traced_send
@@ -124,6 +124,7 @@ class Dispatcher:
         self,
         *,
         session_factory: SessionFactory,
+        claim_sessions: SessionFactory | None = None,
         email: EmailChannel,
         webhooks: WebhookChannel,
         policy: DispatchPolicy | None = None,
@@ -134,8 +135,9 @@ class Dispatcher:
         rng: random.Random | None = None,
     ) -> None:
         self._session_factory = session_factory
-        # A claim is a few statements, each atomic on its own (``claims.claim_due``).
-        self._claim_sessions = single_statement_sessions(session_factory)
+        # A claim is a few statements, each atomic on its own (``claims.claim_due``), so
+        # it may run outside a transaction (``store.db.create_claim_engine``).
+        self._claim_sessions = claim_sessions or session_factory
         self._email = email
         self._webhooks = webhooks
         self._policy = policy or DispatchPolicy()

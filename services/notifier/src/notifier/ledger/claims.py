@@ -238,7 +238,7 @@ async def claim_due(
     the rules cancel or defer and the ones that cannot become a message.
 
     Each step is one statement, so on PostgreSQL the dispatcher runs them without a
-    transaction (``single_statement_sessions``): the lease is atomic, and each fate is
+    transaction (``store.db.create_claim_engine``): the lease is atomic, and each fate is
     written only while the row is still pending under the token. A crash between two
     steps leaves the leased rows to the lease's expiry; they are leased and judged again.
     """
