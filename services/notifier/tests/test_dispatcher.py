@@ -191,6 +191,7 @@ async def test_a_due_reminder_goes_only_to_those_who_have_not_read(
     assert [m.to_address for m in reminders] == [f"{other.hex[:12]}@example.org"]
     ledger = await _deliveries(session_factory)
     assert ledger[(reader, "reminder")].status == "cancelled"
+    assert ledger[(reader, "reminder")].attempt_count == 0
     assert ledger[(other, "reminder")].status == "delivered"
 
 
@@ -218,6 +219,8 @@ async def test_a_reminder_due_in_quiet_hours_waits_for_their_end(
     assert await dispatcher.dispatch_due(Channel.EMAIL) == 0
     reminder = (await _deliveries(session_factory))[(ann, "reminder")]
     assert reminder.due_at == clock.now + timedelta(hours=2)
+    # Leased to be judged, then given back: not an attempt, and no lease left on it.
+    assert (reminder.attempt_count, reminder.claim_token, reminder.claimed_until) == (0, None, None)
     clock.advance(hours=2)
     assert await dispatcher.dispatch_due(Channel.EMAIL) == 1
     assert len(fake_email.delivered) == 2

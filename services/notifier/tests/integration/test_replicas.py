@@ -1,4 +1,5 @@
-"""Two dispatchers on one PostgreSQL ledger share the work: each delivery is sent once."""
+"""Two dispatchers on one PostgreSQL ledger share the work: each delivery is sent once. Their
+claims run on the claim engine, as in ``notifier run``: statements outside a transaction."""
 
 import asyncio
 import uuid
@@ -9,7 +10,12 @@ from notifier_testing import NoticeSpec, envelope, handle, recipient_updated
 from sqlalchemy import func, select
 
 from notifier.dispatcher import Dispatcher, DispatchPolicy
-from notifier.store.db import create_engine, create_session_factory
+from notifier.store.db import (
+    claim_sessions,
+    create_claim_engine,
+    create_engine,
+    create_session_factory,
+)
 from notifier.store.models import Channel, Delivery
 from notifier_devtools.fakes import FakeEmailChannel, FakeWebhookChannel
 
@@ -18,7 +24,7 @@ RECIPIENTS = 500
 
 async def test_replicas_claim_disjoint_deliveries_with_skip_locked(database_url: str) -> None:
     await migrated({"NOTIFIER_DATABASE_URL": database_url})
-    engine = create_engine(database_url)
+    engine, claim_engine = create_engine(database_url), create_claim_engine(database_url)
     sessions = create_session_factory(engine)
     users = [uuid.uuid4() for _ in range(RECIPIENTS)]
     now = datetime.now(UTC)
@@ -33,7 +39,11 @@ async def test_replicas_claim_disjoint_deliveries_with_skip_locked(database_url:
     policy = DispatchPolicy(concurrency={Channel.EMAIL: 4, Channel.WEBHOOK: 4})
     replicas = [
         Dispatcher(
-            session_factory=sessions, email=email, webhooks=FakeWebhookChannel(), policy=policy
+            session_factory=sessions,
+            claim_sessions=claim_sessions(sessions, claim_engine),
+            email=email,
+            webhooks=FakeWebhookChannel(),
+            policy=policy,
         )
         for email in channels
     ]
@@ -51,6 +61,8 @@ async def test_replicas_claim_disjoint_deliveries_with_skip_locked(database_url:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await engine.dispose()
+        if claim_engine is not None:
+            await claim_engine.dispose()
 
     sent = [message.delivery_id for email in channels for message in email.delivered]
     assert len(sent) == len(set(sent)) == RECIPIENTS
