@@ -60,7 +60,7 @@ def runbook_anchors() -> dict[str, str]:
 
 def test_promtool_accepts_the_rules() -> None:
     promtool = shutil.which("promtool")
-    assert promtool, "promtool missing: `make setup-system` installs Debian's prometheus"
+    assert promtool, "promtool missing: `make test-packages` installs Debian's prometheus"
     completed = subprocess.run(
         [promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False
     )
