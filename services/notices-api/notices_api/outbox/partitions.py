@@ -125,18 +125,20 @@ class AdvisoryLockCoordinator:
         metrics.OWNED_PARTITIONS.set(len(self._owned))
 
     def wait_for_work(self, timeout: float) -> bool:
+        woken = False
         try:
             connection = self._session()
             woken = any(True for _ in connection.notifies(timeout=timeout, stop_after=1))
+            # Several commits may have notified: drain them, one wake-up is enough.
+            if woken:
+                for _ in connection.notifies(timeout=0):
+                    pass
         except psycopg.Error as error:
+            # Lost while waiting or while draining: either way a new session next time.
             log.warning("outbox_relay_lock_session_lost", error=repr(error))
             self._drop_session()
-            time.sleep(timeout)
-            return False
-        # Several commits may have notified: drain them, one wake-up is enough.
-        if woken:
-            for _ in connection.notifies(timeout=0):
-                pass
+            if not woken:
+                time.sleep(timeout)
         return woken
 
     def close(self) -> None:
