@@ -140,8 +140,16 @@ def create_claim_engine(database_url: str) -> AsyncEngine | None:
         pool_size=2,  # a claim at a time per lane
         max_overflow=2,
         isolation_level="AUTOCOMMIT",
-        connect_args={"server_settings": {"synchronous_commit": "off"}},
     )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _commit_without_waiting_for_the_flush(dbapi_connection: Any, _record: Any) -> None:
+        # A SET, not a startup parameter: PgBouncer refuses startup parameters it does
+        # not know, and keeps a SET for the session in its session mode.
+        dbapi_connection.run_async(
+            lambda connection: connection.execute("SET synchronous_commit = off")
+        )
+
     _ping_when_idle(engine, after_seconds=PING_AFTER_IDLE_SECONDS)
     return engine
 
