@@ -34,11 +34,12 @@ from notifier.store.db import (
     create_claim_engine,
     create_engine,
     create_session_factory,
+    is_postgresql_url,
     ping,
     wake_origin,
 )
 from notifier.store.models import Channel
-from notifier.store.wakeups import is_postgresql_url, listen_for_due
+from notifier.store.wakeups import listen_for_due
 from notifier.topology import Topology, build_topology, declare_topology
 from notifier.trust import TrustedPublisher
 

@@ -1,12 +1,12 @@
 """Claim, lease and record: how a due delivery is handed to a sender and settled.
 
-A claim takes due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so dispatchers
-share the work), re-checks each against the rules under today's facts, and leases
-what is to be sent to a fresh fencing token. A result is recorded only while the
-row is still pending under that token: a row cancelled in flight, or re-claimed
-after its lease ran out, keeps what happened to it since, and only the attempt is
-added to its history. A row that cannot be turned into a message fails alone, with
-the reason in ``last_error``; the rest of the claim goes on.
+A claim leases due rows to a fresh fencing token (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so dispatchers share the work), re-checks each against the rules under
+today's facts, and gives back, unattempted, the ones the rules defer or cancel. A
+result is recorded only while the row is still pending under that token: a row
+cancelled in flight, or re-claimed after its lease ran out, keeps what happened to it
+since, and only the attempt is added to its history. A row that cannot be turned into
+a message fails alone, with the reason in ``last_error``; the rest of the claim goes on.
 """
 
 from collections.abc import Callable, Sequence

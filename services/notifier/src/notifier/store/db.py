@@ -132,11 +132,10 @@ def create_claim_engine(database_url: str) -> AsyncEngine | None:
     (``create_engine``) and one process writes there at a time anyway: its claims run
     in ordinary transactions.
     """
-    url = make_url(normalise_database_url(database_url))
-    if url.get_backend_name() == "sqlite":
+    if not is_postgresql_url(database_url):
         return None
     engine = create_async_engine(
-        url,
+        normalise_database_url(database_url),
         pool_size=2,  # a claim at a time per lane
         max_overflow=2,
         isolation_level="AUTOCOMMIT",
@@ -172,6 +171,10 @@ def wake_origin(session_factory: SessionFactory) -> str:
 
 def is_postgresql(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+def is_postgresql_url(database_url: str) -> bool:
+    return make_url(normalise_database_url(database_url)).get_backend_name() == "postgresql"
 
 
 class DanglingRowsError(RuntimeError):

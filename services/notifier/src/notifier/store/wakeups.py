@@ -35,10 +35,6 @@ _CHANNELS = {channel.value: channel for channel in Channel}
 logger = structlog.get_logger("notifier.wakeups")
 
 
-def is_postgresql_url(database_url: str) -> bool:
-    return make_url(normalise_database_url(database_url)).get_backend_name() == "postgresql"
-
-
 async def announce_due(session: AsyncSession, channels: Iterable[Channel] = EVERY_CHANNEL) -> None:
     """Deliveries of ``channels`` are due from this transaction's commit on (no-op on SQLite)."""
     if session.get_bind().dialect.name == "postgresql":
