@@ -140,7 +140,11 @@ def api_source_files() -> list[Path]:
     """What runs in the notices-api image: production settings, entry points, the app code,
     the contracts package."""
     app_code = [p for p in (API_DIR / "notices_api").rglob("*.py") if not _is_test_module(p)]
-    entry_points = [API_DIR / "manage.py", API_DIR / "config" / "wsgi.py"]
+    entry_points = [
+        API_DIR / "manage.py",
+        API_DIR / "config" / "wsgi.py",
+        API_DIR / "config" / "serving.py",
+    ]
     return (
         _production_settings_modules() + entry_points + sorted(app_code) + contracts_source_files()
     )

@@ -1,14 +1,5 @@
-import os
-from importlib import import_module
-
 from django.core.asgi import get_asgi_application
 
-from notices_api.core.telemetry import configure_tracing
+from config.serving import load_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
-# Before the application loads its middleware: Django's instrumentation adds its own.
-configure_tracing(default_service_name="notices-api")
-application = get_asgi_application()
-# The API's /metrics reports the outbox backlog, registered on import (after setup: it
-# reads a model); the relay process, which exports its own figures, never loads it.
-import_module("notices_api.outbox.backlog")
+application = load_application(get_asgi_application)

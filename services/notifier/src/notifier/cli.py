@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from notices_contracts.heap import freeze_startup_heap
 from notifier.app import build_notifier, serve
 from notifier.dlq import list_dead_letters, replay_dead_letters
 from notifier.logging import configure_logging
@@ -40,7 +41,9 @@ def run() -> None:
     """Consume events, dispatch deliveries and serve the HTTP API in one process."""
     settings = _settings()
     configure_tracing()
-    asyncio.run(serve(build_notifier(settings)))
+    notifier = build_notifier(settings)
+    freeze_startup_heap()
+    asyncio.run(serve(notifier))
 
 
 @cli.command("migrate")

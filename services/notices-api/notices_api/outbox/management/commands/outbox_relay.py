@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from notices_api.core.telemetry import configure_tracing
 from notices_api.outbox import metrics
 from notices_api.outbox.relay import relay_from_settings
+from notices_contracts.heap import freeze_startup_heap
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, once: bool, metrics_port: int, **options: Any) -> None:
         configure_tracing(default_service_name="notices-relay")
         relay = relay_from_settings()
+        freeze_startup_heap()
 
         def stop(signum: int, frame: FrameType | None) -> None:
             log.info("outbox_relay_stopping", signal=signal.Signals(signum).name)
