@@ -41,6 +41,7 @@ from sqlalchemy import func, insert, select
 from bench import baselines
 from bench.events import benchmark_notice
 from notices_contracts import amqp_properties, build_event
+from notices_contracts.heap import freeze_startup_heap
 from notifier.app import Notifier, build_notifier, dispatch_policy, shutdown, start_consuming
 from notifier.channels.webhook import new_webhook_secret
 from notifier.dispatcher import Dispatcher
@@ -188,6 +189,7 @@ async def _count_is(notifier: Notifier, channel: str, expected: int) -> bool:
 async def notifier_in_process(env: dict[str, str]) -> AsyncIterator[Notifier]:
     os.environ.update(env)
     notifier = build_notifier(Settings())
+    freeze_startup_heap()  # as ``notifier run`` does; the raw baselines run after it too
     await migrate(notifier.engine)
     await start_consuming(notifier)
     try:
