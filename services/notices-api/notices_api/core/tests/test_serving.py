@@ -1,35 +1,22 @@
 """The web process (config.wsgi) and the relay freeze their start-up heap once it is built."""
 
-import os
 import signal
-import subprocess
-import sys
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
+from notices_api.core.tests.web_process import web_process_output
 from notices_api.outbox.management.commands import outbox_relay
 
 
 def test_the_web_process_freezes_its_heap_once_the_application_is_loaded() -> None:
     probe = (
         "import gc\n"
-        "import config.wsgi\n"
         "from notices_contracts.heap import YOUNG_GENERATION_THRESHOLD\n"
         "print(gc.get_freeze_count() > 1000, gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD)\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    found = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert found.stdout.split() == ["True", "True"]
+    assert web_process_output(probe).split() == ["True", "True"]
 
 
 def test_the_relay_freezes_its_heap_after_building_the_relay_and_before_running_it(

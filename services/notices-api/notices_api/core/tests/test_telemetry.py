@@ -1,14 +1,11 @@
 """Off without an OTLP endpoint (notices_contracts.tracing); trace ids from the current span."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 from django.conf import settings
 from opentelemetry import trace
 
 from notices_api.core import telemetry, tracecontext
+from notices_api.core.tests.web_process import web_process_output
 
 
 def test_without_an_endpoint_nothing_is_installed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,17 +52,7 @@ def test_off_the_sdk_and_the_instrumentations_are_never_imported() -> None:
     """The web process with tracing off: the OpenTelemetry API only, no SDK, no hooks."""
     probe = (
         "import sys\n"
-        "import config.wsgi\n"
         "prefixes = tuple(f'opentelemetry.{p}' for p in ('sdk', 'instrumentation', 'exporter'))\n"
         "print(sorted(m for m in sys.modules if m.startswith(prefixes)))\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    found = subprocess.run(
-        [sys.executable, "-c", probe],
-        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings.test"},
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert found.stdout.strip() == "[]"
+    assert web_process_output(probe) == "[]"
