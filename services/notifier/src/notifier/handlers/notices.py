@@ -23,7 +23,7 @@ from notifier.ledger import creation, facts
 from notifier.ledger.cancel import cancel_for_archive, cancel_reminders_of_readers
 from notifier.ledger.creation import LedgerChange
 from notifier.store.models import Notice, NoticeAudience, Read
-from notifier.store.upsert import insert
+from notifier.store.upsert import InsertFactory, built_once, dialect_of
 
 # A PostgreSQL advisory lock key of this service's own (any 64-bit constant).
 AUDIENCE_LOCK = 0x6E6F746966696572
@@ -43,22 +43,39 @@ async def lock_audiences(session: AsyncSession, *, exclusive: bool) -> None:
     nothing: every transaction begins IMMEDIATE (see ``notifier.store.db``), so they
     run one at a time.
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if dialect_of(session) != "postgresql":
         return
-    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-    await session.execute(text(f"SELECT {function}(:key)"), {"key": AUDIENCE_LOCK})
+    await session.execute(_LOCK_EXCLUSIVE if exclusive else _LOCK_SHARED, {"key": AUDIENCE_LOCK})
+
+
+_LOCK_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key)")
+_LOCK_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)")
+
+
+@built_once
+def _notice_upsert(insert: InsertFactory, columns: tuple[str, ...]) -> Any:
+    statement = insert(_NOTICES)
+    return statement.on_conflict_do_update(
+        index_elements=["notice_id"], set_={name: statement.excluded[name] for name in columns}
+    )
+
+
+@built_once
+def _audience_insert(insert: InsertFactory) -> Any:
+    return insert(_AUDIENCE).on_conflict_do_nothing(index_elements=["notice_id", "user_id"])
+
+
+@built_once
+def _read_insert(insert: InsertFactory) -> Any:
+    return insert(_READS).on_conflict_do_nothing(index_elements=["notice_id", "user_id"])
 
 
 async def _upsert_notices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert or update notices by id, setting only the columns the rows carry."""
     if not rows:
         return
-    statement = insert(session, _NOTICES)
-    columns = [name for name in rows[0] if name != "notice_id"]
-    statement = statement.on_conflict_do_update(
-        index_elements=["notice_id"], set_={name: statement.excluded[name] for name in columns}
-    )
-    await session.execute(statement, rows)
+    columns = tuple(name for name in rows[0] if name != "notice_id")
+    await session.execute(_notice_upsert(session, columns), rows)
 
 
 async def handle_notice_published(
@@ -93,12 +110,7 @@ async def handle_notice_published(
         for user_id in user_ids
     ]
     if audience_rows:
-        await session.execute(
-            insert(session, _AUDIENCE).on_conflict_do_nothing(
-                index_elements=["notice_id", "user_id"]
-            ),
-            audience_rows,
-        )
+        await session.execute(_audience_insert(session), audience_rows)
     everyone = [user_id for user_ids in audiences.values() for user_id in user_ids]
     notices = await facts.notices(session, audiences)
     recipients = await facts.recipients(session, everyone)
@@ -128,7 +140,7 @@ async def handle_notice_read(
     session: AsyncSession, *, events: Sequence[Received[NoticeReadV1]], now: datetime
 ) -> LedgerChange:
     await session.execute(
-        insert(session, _READS).on_conflict_do_nothing(index_elements=["notice_id", "user_id"]),
+        _read_insert(session),
         [
             {
                 "notice_id": event.data.notice_id,

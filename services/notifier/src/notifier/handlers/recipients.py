@@ -28,22 +28,18 @@ from notifier.ledger.cancel import cancel_for_recipients_deleted
 from notifier.ledger.creation import LedgerChange
 from notifier.ledger.rules import RecipientFacts, reachable_by_email
 from notifier.store.models import Notice, NoticeAudience, Recipient
-from notifier.store.upsert import insert
+from notifier.store.upsert import InsertFactory, built_once
 
 _RECIPIENTS = cast(Table, Recipient.__table__)
 _NOTICES = cast(Table, Notice.__table__)
 _AUDIENCE = cast(Table, NoticeAudience.__table__)
 
 
-async def handle_recipient_updated(
-    session: AsyncSession, *, events: Sequence[Received[RecipientUpdatedV1]], now: datetime
-) -> LedgerChange:
-    await lock_audiences(session, exclusive=True)
-    user_ids = [event.data.user_id for event in events]
-    before = await facts.recipients(session, user_ids)
-    statement = insert(session, _RECIPIENTS)
+@built_once
+def _recipient_upsert(insert: InsertFactory) -> Any:
+    statement = insert(_RECIPIENTS)
     # An older update arriving late must not overwrite a newer one.
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["user_id"],
         set_={
             name: statement.excluded[name]
@@ -59,8 +55,16 @@ async def handle_recipient_updated(
         },
         where=_is_not_older(statement.excluded),
     )
+
+
+async def handle_recipient_updated(
+    session: AsyncSession, *, events: Sequence[Received[RecipientUpdatedV1]], now: datetime
+) -> LedgerChange:
+    await lock_audiences(session, exclusive=True)
+    user_ids = [event.data.user_id for event in events]
+    before = await facts.recipients(session, user_ids)
     await session.execute(
-        statement,
+        _recipient_upsert(session),
         [
             {
                 "user_id": event.data.user_id,

@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple, cast
 from uuid import UUID, uuid4
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.channels.base import Outcome, SendResult
@@ -35,11 +35,11 @@ from notifier.store.models import (
     Recipient,
     WebhookEndpoint,
 )
-from notifier.store.upsert import insert
 
 _DELIVERIES = cast(Table, Delivery.__table__)
 _ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
 _ATTEMPTS = cast(Table, Attempt.__table__)
+_ATTEMPT_INSERT = insert(_ATTEMPTS)
 _NOTICES = cast(Table, Notice.__table__)
 _RECIPIENTS = cast(Table, Recipient.__table__)
 _PREFERENCES = cast(Table, Preferences.__table__)
@@ -336,7 +336,7 @@ async def record(
     if not finished:
         return
     await session.execute(
-        insert(session, _ATTEMPTS),
+        _ATTEMPT_INSERT,
         [
             {
                 "delivery_id": item.claimed.row.id,

@@ -27,10 +27,15 @@ from notifier.ledger.rules import (
     kept_as_cancelled,
 )
 from notifier.store.models import Channel, Delivery, DeliveryKind, DeliveryStatus
-from notifier.store.upsert import insert
+from notifier.store.upsert import InsertFactory, built_once
 from notifier.store.wakeups import announce_due
 
 _DELIVERIES = cast(Table, Delivery.__table__)
+
+
+@built_once
+def _delivery_insert(insert: InsertFactory) -> Any:
+    return insert(_DELIVERIES).on_conflict_do_nothing(index_elements=["id"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +171,7 @@ async def save(session: AsyncSession, rows: list[dict[str, Any]]) -> LedgerChang
     if not rows:
         return LedgerChange()
     # The table, not the mapped class: a Core executemany, without the ORM's bulk machinery.
-    statement = insert(session, _DELIVERIES).on_conflict_do_nothing(index_elements=["id"])
-    await session.execute(statement, rows)
+    await session.execute(_delivery_insert(session), rows)
     channels = frozenset(Channel(row["channel"]) for row in rows)
     await announce_due(session, channels)
     return LedgerChange(created=len(rows), channels=channels)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
-from sqlalchemy import Table, select, tuple_
+from sqlalchemy import Select, Table, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from notifier.ledger.rules import NoticeFacts, PreferenceFacts, RecipientFacts
@@ -45,30 +45,51 @@ def columns_of(table: Table, facts: type[FactsT]) -> list[Any]:
     return [table.c[name] for name in facts._fields]
 
 
-async def _by_key(
-    session: AsyncSession, table: Table, facts: type[FactsT], ids: Iterable[UUID]
-) -> dict[UUID, FactsT]:
-    """Rows of ``table`` whose key (the facts' first field) is among ``ids``, by key."""
+# Each statement is built once: building one, and its cache key, cost more CPU than
+# running it (a batch of one event at 100 events/s, docs/performance.md).
+def _select_by_key(table: Table, facts: type[FactsT]) -> Select[Any]:
     columns = columns_of(table, facts)
+    return select(*columns).where(columns[0].in_(bindparam("keys", expanding=True)))
+
+
+_BY_KEY: dict[type[Any], Select[Any]] = {
+    NoticeFacts: _select_by_key(_NOTICES, NoticeFacts),
+    RecipientFacts: _select_by_key(_RECIPIENTS, RecipientFacts),
+    PreferenceFacts: _select_by_key(_PREFERENCES, PreferenceFacts),
+}
+_READS_OF_NOTICES = select(_READS.c.notice_id, _READS.c.user_id).where(
+    _READS.c.notice_id.in_(bindparam("notice_ids", expanding=True))
+)
+_READS_AMONG = select(_READS.c.notice_id, _READS.c.user_id).where(
+    tuple_(_READS.c.notice_id, _READS.c.user_id).in_(bindparam("pairs", expanding=True))
+)
+_SUBSCRIPTIONS = select(_ENDPOINTS.c.id, _ENDPOINTS.c.event_types)
+
+
+async def _by_key(
+    session: AsyncSession, facts: type[FactsT], ids: Iterable[UUID]
+) -> dict[UUID, FactsT]:
+    """The rows of ``facts``' table whose key (the facts' first field) is among ``ids``."""
+    statement = _BY_KEY[facts]
     found: dict[UUID, FactsT] = {}
     for chunk in _chunks(list(set(ids))):
-        for row in await session.execute(select(*columns).where(columns[0].in_(chunk))):
+        for row in await session.execute(statement, {"keys": list(chunk)}):
             found[row[0]] = facts._make(row)
     return found
 
 
 async def notices(session: AsyncSession, notice_ids: Iterable[UUID]) -> dict[UUID, NoticeFacts]:
-    return await _by_key(session, _NOTICES, NoticeFacts, notice_ids)
+    return await _by_key(session, NoticeFacts, notice_ids)
 
 
 async def recipients(session: AsyncSession, user_ids: Iterable[UUID]) -> dict[UUID, RecipientFacts]:
-    return await _by_key(session, _RECIPIENTS, RecipientFacts, user_ids)
+    return await _by_key(session, RecipientFacts, user_ids)
 
 
 async def preferences(
     session: AsyncSession, user_ids: Iterable[UUID]
 ) -> dict[UUID, PreferenceFacts]:
-    return await _by_key(session, _PREFERENCES, PreferenceFacts, user_ids)
+    return await _by_key(session, PreferenceFacts, user_ids)
 
 
 async def reads_of_notices(
@@ -77,9 +98,7 @@ async def reads_of_notices(
     """Every (notice id, user id) read among these notices."""
     found: set[tuple[UUID, UUID]] = set()
     for chunk in _chunks(list(set(notice_ids))):
-        rows = await session.execute(
-            select(_READS.c.notice_id, _READS.c.user_id).where(_READS.c.notice_id.in_(chunk))
-        )
+        rows = await session.execute(_READS_OF_NOTICES, {"notice_ids": list(chunk)})
         found.update((row.notice_id, row.user_id) for row in rows)
     return found
 
@@ -90,15 +109,11 @@ async def reads_among(
     """Which of these (notice id, user id) pairs are read."""
     found: set[tuple[UUID, UUID]] = set()
     for chunk in _chunks(list(set(pairs))):
-        rows = await session.execute(
-            select(_READS.c.notice_id, _READS.c.user_id).where(
-                tuple_(_READS.c.notice_id, _READS.c.user_id).in_(chunk)
-            )
-        )
+        rows = await session.execute(_READS_AMONG, {"pairs": list(chunk)})
         found.update((row.notice_id, row.user_id) for row in rows)
     return found
 
 
 async def subscriptions(session: AsyncSession) -> list[Subscription]:
-    rows = await session.execute(select(_ENDPOINTS.c.id, _ENDPOINTS.c.event_types))
+    rows = await session.execute(_SUBSCRIPTIONS)
     return [Subscription(row.id, list(row.event_types)) for row in rows]
