@@ -31,6 +31,7 @@ RECONNECT_SECONDS = 2.0
 OnDue = Callable[[frozenset[Channel]], None]
 EVERY_CHANNEL = frozenset(Channel)
 _CHANNELS = {channel.value: channel for channel in Channel}
+_NOTIFY = text("SELECT pg_notify(:channel, :payload)")
 
 logger = structlog.get_logger("notifier.wakeups")
 
@@ -39,7 +40,7 @@ async def announce_due(session: AsyncSession, channels: Iterable[Channel] = EVER
     """Deliveries of ``channels`` are due from this transaction's commit on (no-op on SQLite)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
-            text("SELECT pg_notify(:channel, :payload)"),
+            _NOTIFY,
             {"channel": CHANNEL, "payload": _payload(session.info.get(WAKE_ORIGIN, ""), channels)},
         )
 
