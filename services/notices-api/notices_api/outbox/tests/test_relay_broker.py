@@ -59,7 +59,9 @@ def test_an_unroutable_event_is_retried_then_parked_holding_back_only_its_own_no
     poisoned, others = uuid.uuid4(), [uuid.uuid4() for _ in range(20)]
     record_archived(poisoned)
     record_reads([poisoned, *others], per_aggregate=5)
-    relay = relay_from_settings(max_attempts=3, backoff_base_seconds=0.2, backoff_cap_seconds=0.4)
+    # A retry comes due 1 to 2 s later, well after the first run's batches are done; with
+    # 0.1 to 0.2 s, a batch slowed by a busy machine saw the row due again in the same run.
+    relay = relay_from_settings(max_attempts=3, backoff_base_seconds=2.0, backoff_cap_seconds=2.0)
 
     relay.run(once=True)
 
