@@ -31,6 +31,8 @@ AUDIENCE_LOCK = 0x6E6F746966696572
 _NOTICES = cast(Table, Notice.__table__)
 _AUDIENCE = cast(Table, NoticeAudience.__table__)
 _READS = cast(Table, Read.__table__)
+_LOCK_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key)")
+_LOCK_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)")
 
 
 async def lock_audiences(session: AsyncSession, *, exclusive: bool) -> None:
@@ -46,10 +48,6 @@ async def lock_audiences(session: AsyncSession, *, exclusive: bool) -> None:
     if dialect_of(session) != "postgresql":
         return
     await session.execute(_LOCK_EXCLUSIVE if exclusive else _LOCK_SHARED, {"key": AUDIENCE_LOCK})
-
-
-_LOCK_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key)")
-_LOCK_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)")
 
 
 @built_once
