@@ -46,7 +46,7 @@ def columns_of(table: Table, facts: type[FactsT]) -> list[Any]:
 
 
 # Each statement is built once: building one, and its cache key, cost more CPU than
-# running it (a batch of one event at 100 events/s, docs/performance.md).
+# running it (a batch of one event at 100 events/s, docs/notifier.md).
 def _select_by_key(table: Table, facts: type[FactsT]) -> Select[Any]:
     columns = columns_of(table, facts)
     return select(*columns).where(columns[0].in_(bindparam("keys", expanding=True)))

@@ -3,7 +3,7 @@ built once per backend.
 
 Building a statement and its cache key costs more CPU than running it: at 100 events/s,
 where a batch holds one event, building the consumer's statements anew for every batch
-was about a tenth of the notifier's CPU (docs/performance.md). A statement object used
+was about a tenth of the notifier's CPU (docs/notifier.md, "Benchmark"). A statement object used
 again keeps its cache key, so SQLAlchemy finds its compiled form at once.
 """
 
