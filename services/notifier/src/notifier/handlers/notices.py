@@ -22,8 +22,9 @@ from notifier.handlers.context import Received
 from notifier.ledger import creation, facts
 from notifier.ledger.cancel import cancel_for_archive, cancel_reminders_of_readers
 from notifier.ledger.creation import LedgerChange
+from notifier.store.db import on_postgresql
 from notifier.store.models import Notice, NoticeAudience, Read
-from notifier.store.upsert import InsertFactory, built_once, dialect_of
+from notifier.store.upsert import InsertFactory, built_once
 
 # A PostgreSQL advisory lock key of this service's own (any 64-bit constant).
 AUDIENCE_LOCK = 0x6E6F746966696572
@@ -45,7 +46,7 @@ async def lock_audiences(session: AsyncSession, *, exclusive: bool) -> None:
     nothing: every transaction begins IMMEDIATE (see ``notifier.store.db``), so they
     run one at a time.
     """
-    if dialect_of(session) != "postgresql":
+    if not on_postgresql(session):
         return
     await session.execute(_LOCK_EXCLUSIVE if exclusive else _LOCK_SHARED, {"key": AUDIENCE_LOCK})
 

@@ -173,6 +173,14 @@ def is_postgresql(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def on_postgresql(session: AsyncSession) -> bool:
+    return dialect_of(session) == "postgresql"
+
+
 def is_postgresql_url(database_url: str) -> bool:
     return make_url(normalise_database_url(database_url)).get_backend_name() == "postgresql"
 

@@ -14,14 +14,12 @@ from typing import Any, TypeVar
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from notifier.store.db import dialect_of
+
 Statement = TypeVar("Statement")
 InsertFactory = Callable[[Any], Any]
 
 _INSERTS: dict[str, InsertFactory] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
-
-def dialect_of(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
 
 
 def built_once(

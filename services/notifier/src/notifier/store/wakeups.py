@@ -21,7 +21,7 @@ import structlog
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from notifier.store.db import WAKE_ORIGIN, normalise_database_url
+from notifier.store.db import WAKE_ORIGIN, normalise_database_url, on_postgresql
 from notifier.store.models import Channel
 
 CHANNEL = "notifier_deliveries_due"
@@ -38,7 +38,7 @@ logger = structlog.get_logger("notifier.wakeups")
 
 async def announce_due(session: AsyncSession, channels: Iterable[Channel] = EVERY_CHANNEL) -> None:
     """Deliveries of ``channels`` are due from this transaction's commit on (no-op on SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if on_postgresql(session):
         await session.execute(
             _NOTIFY,
             {"channel": CHANNEL, "payload": _payload(session.info.get(WAKE_ORIGIN, ""), channels)},
